@@ -1,0 +1,264 @@
+//! What a conversation is made of.
+//!
+//! A conversation is an append-only log of [`Event`]s numbered by a
+//! per-conversation [`Seq`]. Everything a visitor or an agent sees is an
+//! event, so a client that remembers the last `seq` it applied can always
+//! catch up exactly. Who answers the visitor (the [`Responder`]) follows from
+//! the log: `agent_joined` hands the conversation to a person,
+//! `assistant_resumed` hands it back.
+
+use serde::{Deserialize, Serialize};
+
+/// Position of an event in its conversation's log, starting at 1.
+pub type Seq = u64;
+/// Milliseconds since the Unix epoch.
+pub type Millis = i64;
+/// A conversation's id as agents see it. Visitors never use it: they hold a
+/// token instead.
+pub type ConversationId = i64;
+/// An agent account's id.
+pub type AgentId = i64;
+
+/// Who holds the conversation right now.
+///
+/// `Assistant → Queued → Human → Assistant | Closed`; while `Queued` or
+/// `Human` the assistant never answers.
+#[derive(Serialize, Deserialize, Clone, Copy, Debug, PartialEq, Eq, Hash)]
+#[serde(rename_all = "snake_case")]
+pub enum ConversationState {
+    Assistant,
+    Queued,
+    Human,
+    Closed,
+}
+
+impl ConversationState {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::Assistant => "assistant",
+            Self::Queued => "queued",
+            Self::Human => "human",
+            Self::Closed => "closed",
+        }
+    }
+
+    pub fn parse(s: &str) -> Option<Self> {
+        Some(match s {
+            "assistant" => Self::Assistant,
+            "queued" => Self::Queued,
+            "human" => Self::Human,
+            "closed" => Self::Closed,
+            _ => return None,
+        })
+    }
+}
+
+/// Which of the three handoff mechanisms fired.
+#[derive(Serialize, Deserialize, Clone, Copy, Debug, PartialEq, Eq, Hash)]
+#[serde(rename_all = "snake_case")]
+pub enum Mechanism {
+    /// The visitor asked for a person (button or typed request).
+    User,
+    /// A policy rule matched, whatever the assistant thought.
+    Rule,
+    /// The assistant's confidence fell below the threshold.
+    Confidence,
+}
+
+impl Mechanism {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::User => "user",
+            Self::Rule => "rule",
+            Self::Confidence => "confidence",
+        }
+    }
+
+    pub fn parse(s: &str) -> Option<Self> {
+        Some(match s {
+            "user" => Self::User,
+            "rule" => Self::Rule,
+            "confidence" => Self::Confidence,
+            _ => return None,
+        })
+    }
+}
+
+/// Who the visitor is talking to; its name is what the widget shows.
+#[derive(Serialize, Deserialize, Clone, Debug, PartialEq, Eq)]
+#[serde(tag = "kind", rename_all = "snake_case")]
+pub enum Responder {
+    Assistant { name: String },
+    Agent { name: String },
+}
+
+impl Responder {
+    pub fn name(&self) -> &str {
+        match self {
+            Self::Assistant { name } | Self::Agent { name } => name,
+        }
+    }
+}
+
+/// One entry of a conversation's log.
+#[derive(Serialize, Deserialize, Clone, Debug, PartialEq)]
+pub struct Event {
+    pub seq: Seq,
+    pub at: Millis,
+    #[serde(flatten)]
+    pub body: EventBody,
+}
+
+/// What happened. Every variant is shown to both the visitor and the agent.
+#[derive(Serialize, Deserialize, Clone, Debug, PartialEq)]
+#[serde(tag = "type", rename_all = "snake_case")]
+pub enum EventBody {
+    /// The visitor wrote a message.
+    Visitor { client_id: String, text: String },
+    /// The assistant answered. `articles` and `confidence` say what the
+    /// answer rests on, for the team's brief.
+    Assistant {
+        name: String,
+        text: String,
+        #[serde(default, skip_serializing_if = "Vec::is_empty")]
+        articles: Vec<String>,
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        confidence: Option<f32>,
+    },
+    /// A person on the team answered.
+    Agent { name: String, client_id: String, text: String },
+    /// The assistant stepped back and a person is being brought in. The
+    /// notice is the visitor-facing sentence; the reason stays with the team.
+    HandoffStarted { notice: String },
+    /// An agent took the conversation; from now on they are the responder.
+    AgentJoined { name: String },
+    /// The team handed the conversation back to the assistant.
+    AssistantResumed { name: String },
+    /// The team closed the conversation. The visitor can still write; a new
+    /// message reopens it with the assistant.
+    Closed,
+}
+
+impl EventBody {
+    /// The responder this event hands the conversation to, if it changes it.
+    pub fn new_responder(&self) -> Option<Responder> {
+        match self {
+            Self::AgentJoined { name } => Some(Responder::Agent { name: name.clone() }),
+            Self::AssistantResumed { name } => Some(Responder::Assistant { name: name.clone() }),
+            _ => None,
+        }
+    }
+
+    /// The client id of a message a client sent, used to store retries once.
+    pub fn client_id(&self) -> Option<&str> {
+        match self {
+            Self::Visitor { client_id, .. } | Self::Agent { client_id, .. } => Some(client_id),
+            _ => None,
+        }
+    }
+
+    /// The stable name of the variant, as stored and sent.
+    pub fn kind(&self) -> &'static str {
+        match self {
+            Self::Visitor { .. } => "visitor",
+            Self::Assistant { .. } => "assistant",
+            Self::Agent { .. } => "agent",
+            Self::HandoffStarted { .. } => "handoff_started",
+            Self::AgentJoined { .. } => "agent_joined",
+            Self::AssistantResumed { .. } => "assistant_resumed",
+            Self::Closed => "closed",
+        }
+    }
+}
+
+/// What the host site says about the visitor. Only `verified` claims (whose
+/// `user_hash` checked out) may influence policy.
+#[derive(Serialize, Deserialize, Clone, Debug, Default, PartialEq, Eq)]
+pub struct Identity {
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub user_id: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub name: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub email: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub tier: Option<String>,
+    #[serde(default)]
+    pub verified: bool,
+}
+
+/// What the assistant tried before the handoff: one answer and the
+/// knowledge-base articles it was built from.
+#[derive(Serialize, Deserialize, Clone, Debug, PartialEq)]
+pub struct Attempt {
+    pub question: String,
+    pub answer: String,
+    pub articles: Vec<String>,
+    pub confidence: f32,
+}
+
+/// Everything an agent needs to pick a conversation up without asking the
+/// visitor to repeat themselves.
+#[derive(Serialize, Deserialize, Clone, Debug, PartialEq)]
+pub struct Brief {
+    pub mechanism: Mechanism,
+    /// The policy rule that fired, for `rule` handoffs.
+    pub rule: Option<String>,
+    /// Why, in plain words.
+    pub reason: String,
+    /// The assistant's confidence and the threshold, for `confidence`
+    /// handoffs (and whenever the assistant had drafted an answer).
+    pub confidence: Option<f32>,
+    pub threshold: Option<f32>,
+    /// 1-based visitor turn at which the handoff happened.
+    pub turn: u32,
+    /// The visitor's question, in one line.
+    pub intent: String,
+    /// The assistant's answers so far.
+    pub tried: Vec<Attempt>,
+    /// The answer the assistant drafted but did not send.
+    pub withheld_draft: Option<String>,
+    /// What the person picking this up needs to do.
+    pub next_step: String,
+    pub identity: Option<Identity>,
+    pub page: Option<String>,
+    /// Set when the handoff happened outside business hours: when people
+    /// are back, in words (e.g. "Monday 09:00 (Europe/Berlin)").
+    pub out_of_hours: Option<String>,
+    pub at: Millis,
+}
+
+/// A conversation as the team's queue lists it.
+#[derive(Serialize, Deserialize, Clone, Debug, PartialEq)]
+pub struct QueueEntry {
+    pub conversation: ConversationId,
+    pub state: ConversationState,
+    /// When the handoff happened; the queue is ordered by it, oldest first.
+    pub since: Millis,
+    pub mechanism: Mechanism,
+    pub reason: String,
+    pub intent: String,
+    /// The handoff happened outside business hours.
+    pub out_of_hours: bool,
+    /// The agent holding it, once claimed.
+    pub agent: Option<AgentRef>,
+}
+
+#[derive(Serialize, Deserialize, Clone, Debug, PartialEq, Eq)]
+pub struct AgentRef {
+    pub id: AgentId,
+    pub name: String,
+}
+
+/// One conversation as an agent opens it.
+#[derive(Serialize, Deserialize, Clone, Debug, PartialEq)]
+pub struct ConversationDetail {
+    pub id: ConversationId,
+    pub state: ConversationState,
+    pub agent: Option<AgentRef>,
+    pub responder: Responder,
+    pub page: Option<String>,
+    pub started_at: Millis,
+    /// The brief of the latest handoff, if there was one.
+    pub brief: Option<Brief>,
+}

@@ -1,0 +1,13 @@
+//! Baton's shared vocabulary: the domain types of a conversation and its
+//! handoffs ([`domain`]) and the frames the visitor widget and the agent
+//! console exchange with the server over WebSockets ([`protocol`]).
+//!
+//! This crate depends on serde alone so that it compiles both natively (the
+//! server, tests) and to WebAssembly (widget, console): one definition of the
+//! wire format, checked by the compiler on both ends.
+
+pub mod domain;
+pub mod protocol;
+
+pub use domain::*;
+pub use protocol::*;

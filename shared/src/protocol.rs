@@ -1,0 +1,178 @@
+//! Frames on the two WebSockets, as JSON text messages tagged by `type`.
+//!
+//! - `/ws/visitor`: the widget sends [`VisitorRequest`]s and receives
+//!   [`VisitorUpdate`]s. The first frame must be `hello`, carrying the
+//!   conversation token (none for a new conversation) and the last `seq` the
+//!   widget has; the server answers `welcome` and then every event after
+//!   that `seq`, then live events.
+//! - `/ws/agent`: the console sends [`AgentRequest`]s and receives
+//!   [`AgentUpdate`]s. The server greets with `hello` and the queue, and
+//!   sends the queue again whenever it changes.
+//!
+//! Messages a client sends carry a client-generated `client_id`; a retry with
+//! the same id is stored once and acknowledged with the original `seq`.
+
+use serde::{Deserialize, Serialize};
+
+use crate::domain::*;
+
+/// Defaults the server enforces (configurable there); the clients use them
+/// to stop the user before the server has to.
+pub const DEFAULT_MAX_FRAME_BYTES: usize = 16 * 1024;
+pub const DEFAULT_MAX_TEXT_CHARS: usize = 4000;
+/// Longest accepted `client_id`.
+pub const MAX_CLIENT_ID_LEN: usize = 64;
+
+#[derive(Serialize, Deserialize, Clone, Debug, PartialEq)]
+#[serde(tag = "type", rename_all = "snake_case")]
+pub enum VisitorRequest {
+    /// Opens (or, without a token, starts) the visitor's conversation.
+    Hello {
+        #[serde(default)]
+        token: Option<String>,
+        #[serde(default)]
+        last_seq: Seq,
+        /// The URL of the page the visitor is on.
+        #[serde(default)]
+        page: Option<String>,
+    },
+    /// A message typed by the visitor.
+    Say { client_id: String, text: String },
+    /// The "Talk to a human" button.
+    RequestHuman { client_id: String },
+}
+
+#[derive(Serialize, Deserialize, Clone, Debug, PartialEq)]
+#[serde(tag = "type", rename_all = "snake_case")]
+pub enum VisitorUpdate {
+    Welcome {
+        /// Present only when the conversation was just created: the widget
+        /// must keep it to come back to the same conversation.
+        token: Option<String>,
+        state: ConversationState,
+        responder: Responder,
+    },
+    Event { event: Event },
+    /// The message with this client id is durably stored as `seq`.
+    Ack { client_id: String, seq: Seq },
+    Error { code: ErrorCode, message: String },
+}
+
+#[derive(Serialize, Deserialize, Clone, Debug, PartialEq)]
+#[serde(tag = "type", rename_all = "snake_case")]
+pub enum AgentRequest {
+    /// Open a conversation: the server sends its detail (with the brief),
+    /// every event after `last_seq`, then live events.
+    Watch {
+        conversation: ConversationId,
+        #[serde(default)]
+        last_seq: Seq,
+    },
+    /// Stop receiving a conversation's events.
+    Unwatch { conversation: ConversationId },
+    /// Take a queued conversation. Exactly one agent wins.
+    Claim { conversation: ConversationId },
+    /// Answer the visitor (the conversation must be claimed by this agent).
+    Reply {
+        conversation: ConversationId,
+        client_id: String,
+        text: String,
+    },
+    /// Hand the conversation back to the assistant.
+    Resume { conversation: ConversationId },
+    /// Close the conversation.
+    Close { conversation: ConversationId },
+}
+
+#[derive(Serialize, Deserialize, Clone, Debug, PartialEq)]
+#[serde(tag = "type", rename_all = "snake_case")]
+pub enum AgentUpdate {
+    Hello { agent: AgentRef },
+    /// The conversations waiting for a person or held by one, oldest first.
+    Queue { entries: Vec<QueueEntry> },
+    /// A watched conversation's detail, sent on `watch` and on every state
+    /// change.
+    Conversation { detail: ConversationDetail },
+    Event {
+        conversation: ConversationId,
+        event: Event,
+    },
+    Ack { client_id: String, seq: Seq },
+    Error { code: ErrorCode, message: String },
+}
+
+/// Machine-readable error kinds; every error frame also has a message for
+/// people.
+#[derive(Serialize, Deserialize, Clone, Copy, Debug, PartialEq, Eq)]
+#[serde(rename_all = "snake_case")]
+pub enum ErrorCode {
+    /// Not JSON, not a known frame, or a field of the wrong shape.
+    BadFrame,
+    /// The frame is over the size limit.
+    TooLarge,
+    /// A text or field is too long or empty.
+    Invalid,
+    /// The first frame must be `hello`, and only once.
+    HelloFirst,
+    /// The conversation token is unknown.
+    UnknownToken,
+    /// No such conversation.
+    NotFound,
+    /// The conversation is not in a state that allows this.
+    Conflict,
+    /// The session is missing or expired.
+    Unauthorized,
+    /// Too many frames; slow down.
+    RateLimited,
+    /// Something failed on the server; nothing was changed.
+    Internal,
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// The wire format is a contract with deployed widgets: pin it.
+    #[test]
+    fn frames_have_the_documented_json_shape() {
+        let hello: VisitorRequest =
+            serde_json::from_str(r#"{"type":"hello","token":null,"last_seq":3}"#).unwrap();
+        assert_eq!(
+            hello,
+            VisitorRequest::Hello { token: None, last_seq: 3, page: None }
+        );
+
+        let event = VisitorUpdate::Event {
+            event: Event {
+                seq: 7,
+                at: 1,
+                body: EventBody::AgentJoined { name: "Mia".into() },
+            },
+        };
+        assert_eq!(
+            serde_json::to_string(&event).unwrap(),
+            r#"{"type":"event","event":{"seq":7,"at":1,"type":"agent_joined","name":"Mia"}}"#
+        );
+
+        let closed: Event = serde_json::from_str(r#"{"seq":9,"at":2,"type":"closed"}"#).unwrap();
+        assert_eq!(closed.body, EventBody::Closed);
+    }
+
+    #[test]
+    fn unknown_frame_types_are_rejected() {
+        assert!(serde_json::from_str::<VisitorRequest>(r#"{"type":"drop_tables"}"#).is_err());
+        assert!(serde_json::from_str::<AgentRequest>(r#"{"type":"claim"}"#).is_err());
+    }
+
+    #[test]
+    fn responder_follows_the_log() {
+        let joined = EventBody::AgentJoined { name: "Mia".into() };
+        assert_eq!(joined.new_responder().unwrap().name(), "Mia");
+        let resumed = EventBody::AssistantResumed { name: "Nora".into() };
+        assert_eq!(
+            resumed.new_responder(),
+            Some(Responder::Assistant { name: "Nora".into() })
+        );
+        assert_eq!(EventBody::Closed.new_responder(), None);
+    }
+}
