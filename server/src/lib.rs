@@ -1,1 +1,30 @@
+//! Baton's server: customer chat where an assistant answers visitors and
+//! hands the conversation to a person — and back — without a seam.
+//!
+//! How a visitor's turn flows through the modules:
+//!
+//! - [`transport`] decodes a frame from the widget's or console's socket.
+//! - [`desk`] carries it out: stores the message, asks the [`handoff`]
+//!   engine whether a person is needed (user request, policy rule), asks
+//!   the [`assistant`] for a draft (the default answers from the
+//!   [`knowledge`] base), asks the engine again (confidence, output rules),
+//!   then stores the answer or the handoff with its brief, and publishes.
+//! - [`store`] keeps the append-only event log, handoff records, agents and
+//!   sessions; [`team`] is the agents' accounts and logins.
+//! - [`server::serve`] wires it up; [`config`] reads the TOML file and
+//!   environment; [`eval`] runs recorded cases through the same engine.
 
+pub mod assistant;
+pub mod clock;
+pub mod config;
+pub mod desk;
+mod judgement_stub;
+pub use judgement_stub::{handoff, knowledge};
+pub mod secret;
+pub mod server;
+pub mod store;
+pub mod team;
+pub mod transport;
+
+pub use config::Config;
+pub use server::serve;

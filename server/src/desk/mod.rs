@@ -1,0 +1,164 @@
+//! The help desk: where what visitors and agents do becomes stored events
+//! and state transitions. Transports parse frames and call a [`Desk`]; the
+//! desk consults the handoff engine and the assistant, writes through the
+//! [`Store`], and tells the [`Hub`] what changed.
+//!
+//! - [`visitor`]: opening a conversation, the visitor's messages, the
+//!   "Talk to a human" button, and the assistant's turn — where the three
+//!   handoff mechanisms are checked.
+//! - [`team`]: the agent's side — queue, claim, reply, hand back, close.
+//! - [`hub`]: fan-out of stored events to connected sockets.
+
+mod hub;
+mod team;
+mod visitor;
+
+use std::sync::Arc;
+
+use baton_shared::{ConversationId, ConversationState, ErrorCode, Event, EventBody, Responder};
+
+pub use hub::Hub;
+pub use visitor::{Opened, Posted};
+
+use crate::assistant::Assistant;
+use crate::config::{AssistantConfig, Limits};
+use crate::handoff::Policy;
+use crate::store::{Appended, ConversationRow, Store, StoreError};
+
+/// A cheap-to-clone handle on everything the desk needs.
+#[derive(Clone)]
+pub struct Desk {
+    inner: Arc<Inner>,
+}
+
+struct Inner {
+    store: Store,
+    hub: Hub,
+    assistant: Arc<dyn Assistant>,
+    policy: Policy,
+    persona: AssistantConfig,
+    limits: Limits,
+}
+
+/// Why a command was not carried out. Nothing was changed.
+#[derive(Debug, thiserror::Error)]
+pub enum DeskError {
+    #[error("{0}")]
+    Invalid(String),
+    #[error("unknown conversation token")]
+    UnknownToken,
+    #[error("no conversation {0}")]
+    NotFound(ConversationId),
+    #[error("{0}")]
+    Conflict(String),
+    #[error("storage failed: {0}")]
+    Store(#[from] StoreError),
+}
+
+impl DeskError {
+    pub fn code(&self) -> ErrorCode {
+        match self {
+            Self::Invalid(_) => ErrorCode::Invalid,
+            Self::UnknownToken => ErrorCode::UnknownToken,
+            Self::NotFound(_) => ErrorCode::NotFound,
+            Self::Conflict(_) => ErrorCode::Conflict,
+            Self::Store(_) => ErrorCode::Internal,
+        }
+    }
+}
+
+impl Desk {
+    pub fn new(
+        store: Store,
+        assistant: Arc<dyn Assistant>,
+        policy: Policy,
+        persona: AssistantConfig,
+        limits: Limits,
+    ) -> Self {
+        Self {
+            inner: Arc::new(Inner { store, hub: Hub::default(), assistant, policy, persona, limits }),
+        }
+    }
+
+    pub fn store(&self) -> &Store {
+        &self.inner.store
+    }
+
+    pub fn hub(&self) -> &Hub {
+        &self.inner.hub
+    }
+
+    pub fn limits(&self) -> &Limits {
+        &self.inner.limits
+    }
+
+    /// Every stored event after `after`.
+    pub async fn events_after(&self, id: ConversationId, after: u64) -> Result<Vec<Event>, DeskError> {
+        Ok(self.inner.store.events_after(id, after).await?)
+    }
+
+    /// Who the visitor sees answering: the agent while one holds the
+    /// conversation, the assistant otherwise (also while queued).
+    fn responder(&self, row: &ConversationRow) -> Responder {
+        match (&row.state, &row.agent) {
+            (ConversationState::Human, Some(agent)) => Responder::Agent { name: agent.name.clone() },
+            _ => Responder::Assistant { name: self.inner.persona.name.clone() },
+        }
+    }
+
+    async fn row(&self, id: ConversationId) -> Result<ConversationRow, DeskError> {
+        self.inner.store.conversation(id).await?.ok_or(DeskError::NotFound(id))
+    }
+
+    /// Stores, then publishes what was stored. A change of state also
+    /// changes the team's queue.
+    async fn commit(
+        &self,
+        id: ConversationId,
+        guard: crate::store::Guard<'_>,
+        transition: crate::store::Transition,
+        bodies: &[EventBody],
+        handoff: crate::store::HandoffWrite,
+    ) -> Result<Appended, DeskError> {
+        let appended = self
+            .inner
+            .store
+            .append(id, guard, transition, bodies, handoff, crate::clock::now())
+            .await?;
+        if let Appended::Stored(events) = &appended {
+            self.inner.hub.publish(id, events);
+            if transition != crate::store::Transition::Keep {
+                self.inner.hub.queue_changed();
+            }
+        }
+        Ok(appended)
+    }
+}
+
+/// Checks a client-generated message id.
+fn check_client_id(client_id: &str) -> Result<(), DeskError> {
+    let ok = !client_id.is_empty()
+        && client_id.len() <= baton_shared::MAX_CLIENT_ID_LEN
+        && client_id.bytes().all(|b| b.is_ascii_graphic());
+    ok.then_some(()).ok_or_else(|| {
+        DeskError::Invalid(format!(
+            "client_id must be 1 to {} visible ASCII characters",
+            baton_shared::MAX_CLIENT_ID_LEN
+        ))
+    })
+}
+
+/// Checks a message text against the configured limit.
+fn check_text(text: &str, limits: &Limits) -> Result<(), DeskError> {
+    if text.trim().is_empty() {
+        return Err(DeskError::Invalid("the message is empty".into()));
+    }
+    let chars = text.chars().count();
+    if chars > limits.max_text_chars {
+        return Err(DeskError::Invalid(format!(
+            "the message has {chars} characters; the limit is {}",
+            limits.max_text_chars
+        )));
+    }
+    Ok(())
+}

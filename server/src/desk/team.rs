@@ -1,0 +1,118 @@
+//! The team's side of the desk: the queue, and the moves an agent makes on
+//! a conversation — claim it, reply, hand it back to the assistant, close
+//! it. Each move is one guarded transition, so two agents racing for the
+//! same conversation get exactly one winner.
+
+use baton_shared::{AgentRef, ConversationDetail, ConversationId, ConversationState, EventBody, QueueEntry, Seq};
+
+use super::{Desk, DeskError, check_client_id, check_text};
+use crate::store::{Appended, ConversationRow, Guard, HandoffWrite, Transition};
+
+use ConversationState::*;
+
+impl Desk {
+    pub async fn queue(&self) -> Result<Vec<QueueEntry>, DeskError> {
+        Ok(self.inner.store.queue().await?)
+    }
+
+    /// A conversation as the console opens it, with its latest brief.
+    pub async fn detail(&self, id: ConversationId) -> Result<ConversationDetail, DeskError> {
+        let row = self.row(id).await?;
+        let brief = self.inner.store.latest_brief(id).await?;
+        Ok(ConversationDetail {
+            id,
+            state: row.state,
+            responder: self.responder(&row),
+            agent: row.agent,
+            page: row.page,
+            started_at: row.created_at,
+            brief,
+        })
+    }
+
+    /// Takes a queued conversation; the visitor sees the agent join.
+    pub async fn claim(&self, id: ConversationId, agent: &AgentRef) -> Result<(), DeskError> {
+        let joined = EventBody::AgentJoined { name: agent.name.clone() };
+        let appended = self
+            .commit(
+                id,
+                Guard::in_states(&[Queued]),
+                Transition::To(Human, Some(agent.id)),
+                &[joined],
+                HandoffWrite::Claimed(agent.id),
+            )
+            .await?;
+        match appended {
+            Appended::Refused(row) if row.agent.as_ref().is_some_and(|a| a.id == agent.id) => Ok(()),
+            Appended::Refused(row) => Err(refusal(&row, "claim")),
+            _ => Ok(()),
+        }
+    }
+
+    /// The agent's answer to the visitor; only the holder may reply.
+    pub async fn reply(
+        &self,
+        id: ConversationId,
+        agent: &AgentRef,
+        client_id: &str,
+        text: &str,
+    ) -> Result<Seq, DeskError> {
+        check_client_id(client_id)?;
+        check_text(text, &self.inner.limits)?;
+        let body = EventBody::Agent { name: agent.name.clone(), client_id: client_id.into(), text: text.into() };
+        let guard = Guard { states: &[Human], agent: Some(agent.id) };
+        match self.commit(id, guard, Transition::Keep, &[body], HandoffWrite::HumanReplied).await? {
+            Appended::Stored(events) => Ok(events[0].seq),
+            Appended::Duplicate(seq) => Ok(seq),
+            Appended::Refused(row) => Err(refusal(&row, "reply to")),
+        }
+    }
+
+    /// Hands the conversation back to the assistant: from the queue by any
+    /// agent, from a person only by the one holding it.
+    pub async fn resume(&self, id: ConversationId, agent: &AgentRef) -> Result<(), DeskError> {
+        let resumed = EventBody::AssistantResumed { name: self.inner.persona.name.clone() };
+        self.release(id, agent, Assistant, resumed, "returned_to_assistant", "hand back").await
+    }
+
+    /// Closes the conversation. The visitor's thread stays; writing again
+    /// brings the assistant back.
+    pub async fn close(&self, id: ConversationId, agent: &AgentRef) -> Result<(), DeskError> {
+        self.release(id, agent, Closed, EventBody::Closed, "resolved_by_human", "close").await
+    }
+
+    async fn release(
+        &self,
+        id: ConversationId,
+        agent: &AgentRef,
+        to: ConversationState,
+        body: EventBody,
+        outcome: &'static str,
+        verb: &str,
+    ) -> Result<(), DeskError> {
+        let bodies = [body];
+        for guard in [Guard::in_states(&[Queued]), Guard { states: &[Human], agent: Some(agent.id) }] {
+            let appended = self
+                .commit(id, guard, Transition::To(to, None), &bodies, HandoffWrite::Ended(outcome))
+                .await?;
+            match appended {
+                Appended::Refused(row) if row.state == Human && guard.agent.is_none() => continue,
+                Appended::Refused(row) => return Err(refusal(&row, verb)),
+                _ => return Ok(()),
+            }
+        }
+        unreachable!("the second guard either applies or refuses")
+    }
+}
+
+/// Says why a move was refused, in words the agent can act on.
+fn refusal(row: &ConversationRow, verb: &str) -> DeskError {
+    let why = match (row.state, &row.agent) {
+        (Human, Some(holder)) => format!("{} is handling this conversation", holder.name),
+        (Human, None) => "someone is handling this conversation".to_string(),
+        (Queued, _) => "the conversation is waiting in the queue; claim it first".to_string(),
+        (Assistant, _) => "the assistant has this conversation".to_string(),
+        (Closed, _) => "the conversation is closed".to_string(),
+    };
+    DeskError::Conflict(format!("Cannot {verb} conversation {}: {why}.", row.id))
+}

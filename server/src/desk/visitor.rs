@@ -1,0 +1,246 @@
+//! The visitor's side of the desk, and the assistant's turn.
+//!
+//! A visitor message is stored and acknowledged first ([`Desk::say`]); the
+//! assistant's turn ([`Desk::respond`]) follows. That turn is where the
+//! three handoff mechanisms meet: the engine's `before_answer` (user, input
+//! rules) runs before the assistant is asked at all, `after_answer`
+//! (confidence, output rules) judges its draft. A draft that loses is
+//! withheld from the visitor and kept for the agent's brief.
+
+use baton_shared::{
+    ConversationId, ConversationState, Event, EventBody, Responder, Seq,
+};
+
+use super::{Desk, DeskError, check_client_id, check_text};
+use crate::handoff::{self, Candidate, Exchange, Handoff, Situation, Turn};
+use crate::secret;
+use crate::store::{Appended, ConversationRow, Guard, HandoffWrite, NewHandoff, Transition};
+
+use ConversationState::*;
+
+/// A conversation opened by a visitor's `hello`.
+pub struct Opened {
+    pub conversation: ConversationRow,
+    /// The new token, when the conversation was just created.
+    pub token: Option<String>,
+    pub responder: Responder,
+}
+
+/// A stored visitor message.
+pub struct Posted {
+    pub seq: Seq,
+    /// False when this client id had been stored before (a retry).
+    pub fresh: bool,
+}
+
+impl Desk {
+    /// Opens the conversation a token belongs to, or starts a new one.
+    pub async fn open(&self, token: Option<&str>, page: Option<&str>) -> Result<Opened, DeskError> {
+        let store = &self.inner.store;
+        let (conversation, token) = match token {
+            Some(token) => {
+                let row = store
+                    .conversation_by_token(&secret::digest(token))
+                    .await?
+                    .ok_or(DeskError::UnknownToken)?;
+                (row, None)
+            }
+            None => {
+                let token = secret::new_token();
+                let page = page.map(|p| p.chars().take(2048).collect::<String>());
+                let row = store
+                    .create_conversation(&secret::digest(&token), page.as_deref(), None, crate::clock::now())
+                    .await?;
+                (row, Some(token))
+            }
+        };
+        let responder = self.responder(&conversation);
+        Ok(Opened { conversation, token, responder })
+    }
+
+    /// Stores a visitor message. A retry (same client id) is not stored
+    /// again and reports the original `seq`.
+    pub async fn say(&self, id: ConversationId, client_id: &str, text: &str) -> Result<Posted, DeskError> {
+        check_client_id(client_id)?;
+        check_text(text, &self.inner.limits)?;
+        let body = EventBody::Visitor { client_id: client_id.into(), text: text.into() };
+        match self.commit(id, Guard::ANY, Transition::Keep, &[body], HandoffWrite::None).await? {
+            Appended::Stored(events) => Ok(Posted { seq: events[0].seq, fresh: true }),
+            Appended::Duplicate(seq) => Ok(Posted { seq, fresh: false }),
+            Appended::Refused(_) => Err(DeskError::NotFound(id)),
+        }
+    }
+
+    /// The "Talk to a human" button: one action, never an argument. Returns
+    /// the `seq` the visitor can consider it acknowledged at.
+    pub async fn request_human(&self, id: ConversationId, client_id: &str) -> Result<Seq, DeskError> {
+        check_client_id(client_id)?;
+        let row = self.row(id).await?;
+        if matches!(row.state, Queued | Human) {
+            return Ok(row.last_seq); // the team already has it
+        }
+        let events = self.events_after(id, 0).await?;
+        let (history, _) = exchanges(&events, None);
+        let turn = Turn { request_human: true, ..Turn::default() };
+        let situation = self.situation(&history, &row);
+        match handoff::before_answer(&self.inner.policy, &situation, &turn) {
+            Some(decision) => {
+                let seq = self.hand_off(&row, &decision, &situation, &turn, None).await?;
+                Ok(seq.unwrap_or(row.last_seq))
+            }
+            None => Ok(row.last_seq),
+        }
+    }
+
+    /// The assistant's turn after the visitor message stored as `seq`:
+    /// hand off, or answer. Does nothing while the team holds the
+    /// conversation.
+    pub async fn respond(&self, id: ConversationId, seq: Seq) -> Result<(), DeskError> {
+        let mut row = self.row(id).await?;
+        if row.state == Closed {
+            // Writing after a close brings the assistant back, in the same thread.
+            let resumed = EventBody::AssistantResumed { name: self.inner.persona.name.clone() };
+            let guard = Guard::in_states(&[Closed]);
+            self.commit(id, guard, Transition::To(Assistant, None), &[resumed], HandoffWrite::None)
+                .await?;
+            row = self.row(id).await?;
+        }
+        if row.state != Assistant {
+            return Ok(());
+        }
+
+        let events = self.events_after(id, 0).await?;
+        let (history, turn) = exchanges(&events, Some(seq));
+        let Some(turn) = turn else { return Ok(()) };
+        let situation = self.situation(&history, &row);
+        let policy = &self.inner.policy;
+
+        if let Some(decision) = handoff::before_answer(policy, &situation, &turn) {
+            self.hand_off(&row, &decision, &situation, &turn, None).await?;
+            return Ok(());
+        }
+        let candidate = match self.inner.assistant.answer(&history, &turn).await {
+            Ok(candidate) => candidate,
+            Err(error) => {
+                tracing::warn!(conversation = id, %error, "assistant failed; handing off");
+                let decision = unavailable(error.to_string());
+                self.hand_off(&row, &decision, &situation, &turn, None).await?;
+                return Ok(());
+            }
+        };
+        if let Some(decision) = handoff::after_answer(policy, &situation, &turn, &candidate) {
+            self.hand_off(&row, &decision, &situation, &turn, Some(&candidate)).await?;
+            return Ok(());
+        }
+        let answer = EventBody::Assistant {
+            name: self.inner.persona.name.clone(),
+            text: candidate.text,
+            articles: candidate.articles,
+            confidence: Some(candidate.confidence),
+        };
+        // Refused means the visitor pressed the button meanwhile: the team
+        // has the conversation now, so the draft is dropped.
+        self.commit(id, Guard::in_states(&[Assistant]), Transition::Keep, &[answer], HandoffWrite::None)
+            .await?;
+        Ok(())
+    }
+
+    fn situation<'a>(&self, history: &'a [Exchange], row: &'a ConversationRow) -> Situation<'a> {
+        Situation {
+            history,
+            identity: row.identity.as_ref(),
+            now: jiff::Timestamp::now(),
+        }
+    }
+
+    /// Pauses the assistant and puts the conversation in the team's queue
+    /// with its brief. Returns the `seq` of the visitor-facing notice, or
+    /// `None` if the conversation had meanwhile left the assistant.
+    async fn hand_off(
+        &self,
+        row: &ConversationRow,
+        decision: &Handoff,
+        situation: &Situation<'_>,
+        turn: &Turn,
+        withheld: Option<&Candidate>,
+    ) -> Result<Option<Seq>, DeskError> {
+        let now = crate::clock::now();
+        let brief = handoff::brief(decision, situation, turn, withheld, row.page.as_deref(), now);
+        let mut notice = self.inner.persona.handoff_notice.clone();
+        if let Some(back) = &decision.out_of_hours {
+            notice = format!("Our team is away right now and back {back}. {notice}");
+        }
+        let record = NewHandoff {
+            turn: brief.turn,
+            mechanism: decision.mechanism,
+            rule: decision.rule.clone(),
+            reason: decision.reason.clone(),
+            confidence: decision.confidence,
+            threshold: decision.threshold,
+            brief,
+        };
+        tracing::info!(
+            conversation = row.id,
+            mechanism = decision.mechanism.as_str(),
+            rule = decision.rule.as_deref().unwrap_or("-"),
+            "handoff"
+        );
+        let appended = self
+            .commit(
+                row.id,
+                Guard::in_states(&[Assistant, Closed]),
+                Transition::To(Queued, None),
+                &[EventBody::HandoffStarted { notice }],
+                HandoffWrite::Open(Box::new(record)),
+            )
+            .await?;
+        Ok(match appended {
+            Appended::Stored(events) => Some(events[0].seq),
+            _ => None,
+        })
+    }
+}
+
+/// The handoff when the assistant itself fails: the visitor is never left
+/// waiting on a broken backend.
+fn unavailable(error: String) -> Handoff {
+    Handoff {
+        mechanism: baton_shared::Mechanism::Rule,
+        rule: Some("assistant_unavailable".into()),
+        reason: format!("The assistant is unavailable ({error})."),
+        confidence: None,
+        threshold: None,
+        next_step: "Answer the visitor's question; the assistant could not.".into(),
+        out_of_hours: None,
+    }
+}
+
+/// Rebuilds the engine's view of the conversation from the log: each
+/// visitor message is a turn, paired with the assistant answer that
+/// followed it. With `turn_seq`, the message stored at that seq is split
+/// off as the new turn and only what came before it is history.
+fn exchanges(events: &[Event], turn_seq: Option<Seq>) -> (Vec<Exchange>, Option<Turn>) {
+    let mut history: Vec<Exchange> = Vec::new();
+    for event in events {
+        match &event.body {
+            EventBody::Visitor { text, .. } => {
+                let turn = Turn { text: text.clone(), ..Turn::default() };
+                if Some(event.seq) == turn_seq {
+                    return (history, Some(turn));
+                }
+                history.push(Exchange { turn, answer: None });
+            }
+            EventBody::Assistant { text, articles, confidence, .. } => {
+                if let Some(last) = history.last_mut().filter(|e| e.answer.is_none()) {
+                    last.answer = Some(Candidate {
+                        text: text.clone(),
+                        confidence: confidence.unwrap_or(1.0),
+                        articles: articles.clone(),
+                    });
+                }
+            }
+            _ => {}
+        }
+    }
+    (history, None)
+}

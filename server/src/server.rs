@@ -1,0 +1,98 @@
+//! Starting and stopping: [`serve`] builds the desk from the config, runs
+//! the routes on a listener until `shutdown` resolves, then closes every
+//! socket itself (axum does not wait for upgraded connections) and the
+//! database.
+
+use std::future::Future;
+use std::sync::Arc;
+
+use tokio::net::TcpListener;
+use tokio::sync::watch;
+use tokio_util::task::TaskTracker;
+
+use crate::assistant::KnowledgeBaseAssistant;
+use crate::config::Config;
+use crate::desk::Desk;
+use crate::knowledge::KnowledgeBase;
+use crate::store::Store;
+use crate::team;
+use crate::transport::{AppState, Assets, app};
+
+/// The demo knowledge base, used when the config names none.
+pub const DEMO_KNOWLEDGE_BASE: &str = include_str!("../../eval/kb-shop.md");
+
+#[derive(Debug, thiserror::Error)]
+pub enum ServeError {
+    #[error("knowledge base {path}: {message}")]
+    KnowledgeBase { path: String, message: String },
+    #[error(transparent)]
+    Store(#[from] crate::store::StoreError),
+    #[error("demo agent: {0}")]
+    Team(#[from] team::TeamError),
+    #[error("server: {0}")]
+    Io(#[from] std::io::Error),
+}
+
+/// Runs Baton on `listener` until `shutdown` resolves.
+pub async fn serve(
+    listener: TcpListener,
+    config: Config,
+    shutdown: impl Future<Output = ()> + Send + 'static,
+) -> Result<(), ServeError> {
+    let store = Store::connect(&config.database_url).await?;
+    let kb = load_knowledge_base(&config)?;
+    tracing::info!(articles = kb.articles(), "knowledge base loaded");
+    if config.demo {
+        ensure_demo_agent(&store).await?;
+    }
+    let desk = Desk::new(
+        store.clone(),
+        Arc::new(KnowledgeBaseAssistant::new(kb)),
+        config.policy.clone(),
+        config.assistant.clone(),
+        config.limits.clone(),
+    );
+    let (stop_sockets, shutdown_rx) = watch::channel(false);
+    let sockets = TaskTracker::new();
+    let state = AppState {
+        desk,
+        assets: Arc::new(Assets::discover(&config.assets_dir)),
+        shutdown: shutdown_rx,
+        sockets: sockets.clone(),
+    };
+
+    axum::serve(listener, app(state))
+        .with_graceful_shutdown(async move {
+            shutdown.await;
+            let _ = stop_sockets.send(true);
+        })
+        .await?;
+    sockets.close();
+    sockets.wait().await;
+    store.close().await;
+    tracing::info!("stopped");
+    Ok(())
+}
+
+fn load_knowledge_base(config: &Config) -> Result<KnowledgeBase, ServeError> {
+    let (path, text) = match &config.knowledge_base {
+        Some(path) => {
+            let text = std::fs::read_to_string(path).map_err(|e| ServeError::KnowledgeBase {
+                path: path.display().to_string(),
+                message: e.to_string(),
+            })?;
+            (path.display().to_string(), text)
+        }
+        None => ("(demo)".to_string(), DEMO_KNOWLEDGE_BASE.to_string()),
+    };
+    KnowledgeBase::parse(&text).map_err(|e| ServeError::KnowledgeBase { path, message: e.to_string() })
+}
+
+/// Demo mode: make sure someone can sign in to the console.
+async fn ensure_demo_agent(store: &Store) -> Result<(), ServeError> {
+    let (email, name, password) = team::DEMO_AGENT;
+    match team::add_agent(store, email, name, password).await {
+        Ok(_) | Err(team::TeamError::Taken(_)) => Ok(()),
+        Err(e) => Err(e.into()),
+    }
+}

@@ -1,0 +1,384 @@
+//! Conversations, their event logs and handoff records.
+//!
+//! The conversation row's `last_seq` doubles as its write lock: every change
+//! starts with `UPDATE conversations SET last_seq = last_seq + n … WHERE
+//! <guard> RETURNING …`, which both checks the state machine's guard and
+//! reserves the next sequence numbers atomically. Starting each transaction
+//! with that write also keeps SQLite from failing with a stale read snapshot
+//! under concurrent writers.
+
+use baton_shared::{
+    AgentId, AgentRef, Brief, ConversationId, ConversationState, Event, EventBody, Identity,
+    Mechanism, Millis, QueueEntry, Seq,
+};
+use sqlx::{Row, Sqlite, Transaction};
+
+use super::{Store, StoreError, corrupt};
+
+/// A conversation's current state, as stored.
+#[derive(Debug, Clone, PartialEq)]
+pub struct ConversationRow {
+    pub id: ConversationId,
+    pub state: ConversationState,
+    pub agent: Option<AgentRef>,
+    pub last_seq: Seq,
+    pub page: Option<String>,
+    pub identity: Option<Identity>,
+    pub created_at: Millis,
+}
+
+/// When a change is allowed: the conversation is in one of `states` and,
+/// if `agent` is set, held by that agent.
+#[derive(Debug, Clone, Copy)]
+pub struct Guard<'a> {
+    pub states: &'a [ConversationState],
+    pub agent: Option<AgentId>,
+}
+
+impl Guard<'_> {
+    pub const ANY: Guard<'static> = Guard {
+        states: &[
+            ConversationState::Assistant,
+            ConversationState::Queued,
+            ConversationState::Human,
+            ConversationState::Closed,
+        ],
+        agent: None,
+    };
+
+    pub fn in_states(states: &[ConversationState]) -> Guard<'_> {
+        Guard { states, agent: None }
+    }
+}
+
+/// What the change does to the state machine.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub enum Transition {
+    Keep,
+    /// Move to `state`, held by `agent` (none outside `Human`).
+    To(ConversationState, Option<AgentId>),
+}
+
+/// A handoff, as the engine decided it, to record with its brief.
+#[derive(Debug, Clone)]
+pub struct NewHandoff {
+    pub turn: u32,
+    pub mechanism: Mechanism,
+    pub rule: Option<String>,
+    pub reason: String,
+    pub confidence: Option<f32>,
+    pub threshold: Option<f32>,
+    pub brief: Brief,
+}
+
+/// How the change moves the open handoff record along, in the same
+/// transaction.
+#[derive(Debug, Clone)]
+pub enum HandoffWrite {
+    None,
+    Open(Box<NewHandoff>),
+    Claimed(AgentId),
+    HumanReplied,
+    Ended(&'static str),
+}
+
+/// The result of [`Store::append`].
+#[derive(Debug)]
+pub enum Appended {
+    /// Stored, with the sequence numbers assigned.
+    Stored(Vec<Event>),
+    /// A message with this client id was stored before, as `seq`; nothing
+    /// changed.
+    Duplicate(Seq),
+    /// The guard did not hold; nothing changed. The row as it is now.
+    Refused(ConversationRow),
+}
+
+const COLUMNS: &str = "c.id, c.state, c.agent_id, a.name AS agent_name, c.last_seq, c.page, \
+                       c.identity, c.created_at";
+
+impl Store {
+    pub async fn create_conversation(
+        &self,
+        token_hash: &[u8],
+        page: Option<&str>,
+        identity: Option<&Identity>,
+        now: Millis,
+    ) -> Result<ConversationRow, StoreError> {
+        let identity_json = identity.map(|i| serde_json::to_string(i).expect("identity serialises"));
+        let id: i64 = sqlx::query_scalar(
+            "INSERT INTO conversations (token_hash, state, page, identity, created_at, updated_at)
+             VALUES (?, 'assistant', ?, ?, ?, ?) RETURNING id",
+        )
+        .bind(token_hash)
+        .bind(page)
+        .bind(identity_json)
+        .bind(now)
+        .bind(now)
+        .fetch_one(&self.pool)
+        .await?;
+        self.conversation(id)
+            .await?
+            .ok_or_else(|| corrupt("conversation vanished after insert"))
+    }
+
+    pub async fn conversation(&self, id: ConversationId) -> Result<Option<ConversationRow>, StoreError> {
+        let sql = format!(
+            "SELECT {COLUMNS} FROM conversations c LEFT JOIN agents a ON a.id = c.agent_id WHERE c.id = ?"
+        );
+        let row = sqlx::query(&sql).bind(id).fetch_optional(&self.pool).await?;
+        row.map(|r| conversation_row(&r)).transpose()
+    }
+
+    pub async fn conversation_by_token(
+        &self,
+        token_hash: &[u8],
+    ) -> Result<Option<ConversationRow>, StoreError> {
+        let sql = format!(
+            "SELECT {COLUMNS} FROM conversations c LEFT JOIN agents a ON a.id = c.agent_id \
+             WHERE c.token_hash = ?"
+        );
+        let row = sqlx::query(&sql).bind(token_hash).fetch_optional(&self.pool).await?;
+        row.map(|r| conversation_row(&r)).transpose()
+    }
+
+    /// Every event after `after`, in order.
+    pub async fn events_after(&self, id: ConversationId, after: Seq) -> Result<Vec<Event>, StoreError> {
+        let rows = sqlx::query(
+            "SELECT seq, at, body FROM events WHERE conversation_id = ? AND seq > ? ORDER BY seq",
+        )
+        .bind(id)
+        .bind(after as i64)
+        .fetch_all(&self.pool)
+        .await?;
+        rows.iter().map(event_row).collect()
+    }
+
+    /// Appends `bodies` to the log and applies `transition`, in one
+    /// transaction, if `guard` holds. A client message (the first body
+    /// carrying a client id) that was stored before is reported as
+    /// [`Appended::Duplicate`] and nothing changes.
+    pub async fn append(
+        &self,
+        id: ConversationId,
+        guard: Guard<'_>,
+        transition: Transition,
+        bodies: &[EventBody],
+        handoff: HandoffWrite,
+        now: Millis,
+    ) -> Result<Appended, StoreError> {
+        let mut tx = self.pool.begin().await?;
+        let Some(last_seq) = advance(&mut tx, id, guard, transition, bodies.len(), now).await? else {
+            tx.rollback().await?;
+            let row = self.conversation(id).await?;
+            return match row {
+                Some(row) => Ok(Appended::Refused(row)),
+                None => Err(StoreError::Db(sqlx::Error::RowNotFound)),
+            };
+        };
+
+        if let Some(client_id) = bodies.iter().find_map(EventBody::client_id) {
+            let earlier: Option<i64> = sqlx::query_scalar(
+                "SELECT seq FROM events WHERE conversation_id = ? AND client_id = ?",
+            )
+            .bind(id)
+            .bind(client_id)
+            .fetch_optional(&mut *tx)
+            .await?;
+            if let Some(seq) = earlier {
+                tx.rollback().await?;
+                return Ok(Appended::Duplicate(seq as Seq));
+            }
+        }
+
+        let first = last_seq - bodies.len() as Seq + 1;
+        let mut events = Vec::with_capacity(bodies.len());
+        for (seq, body) in (first..).zip(bodies) {
+            sqlx::query("INSERT INTO events (conversation_id, seq, at, body, client_id) VALUES (?, ?, ?, ?, ?)")
+                .bind(id)
+                .bind(seq as i64)
+                .bind(now)
+                .bind(serde_json::to_string(body).expect("event body serialises"))
+                .bind(body.client_id())
+                .execute(&mut *tx)
+                .await?;
+            events.push(Event { seq, at: now, body: body.clone() });
+        }
+
+        write_handoff(&mut tx, id, handoff, first, now).await?;
+        tx.commit().await?;
+        Ok(Appended::Stored(events))
+    }
+
+    /// Conversations waiting for a person or held by one, oldest handoff
+    /// first.
+    pub async fn queue(&self) -> Result<Vec<QueueEntry>, StoreError> {
+        let rows = sqlx::query(
+            "SELECT c.id, c.state, c.agent_id, a.name AS agent_name,
+                    h.created_at, h.mechanism, h.reason, h.out_of_hours, h.brief
+             FROM conversations c
+             JOIN handoffs h ON h.conversation_id = c.id AND h.ended_at IS NULL
+             LEFT JOIN agents a ON a.id = c.agent_id
+             WHERE c.state IN ('queued', 'human')
+             ORDER BY h.created_at, c.id",
+        )
+        .fetch_all(&self.pool)
+        .await?;
+        rows.iter()
+            .map(|r| {
+                let brief: Brief = parse_json(r.try_get("brief")?)?;
+                let mechanism: String = r.try_get("mechanism")?;
+                Ok(QueueEntry {
+                    conversation: r.try_get("id")?,
+                    state: parse_state(r.try_get("state")?)?,
+                    since: r.try_get("created_at")?,
+                    mechanism: Mechanism::parse(&mechanism).ok_or_else(|| corrupt(&mechanism))?,
+                    reason: r.try_get("reason")?,
+                    intent: brief.intent,
+                    out_of_hours: r.try_get::<i64, _>("out_of_hours")? != 0,
+                    agent: agent_ref(r)?,
+                })
+            })
+            .collect()
+    }
+
+    /// The brief of the conversation's latest handoff.
+    pub async fn latest_brief(&self, id: ConversationId) -> Result<Option<Brief>, StoreError> {
+        let brief: Option<String> = sqlx::query_scalar(
+            "SELECT brief FROM handoffs WHERE conversation_id = ? ORDER BY id DESC LIMIT 1",
+        )
+        .bind(id)
+        .fetch_optional(&self.pool)
+        .await?;
+        brief.map(parse_json).transpose()
+    }
+}
+
+/// Checks the guard and reserves `n` sequence numbers; `None` when the
+/// guard does not hold (or the conversation does not exist).
+async fn advance(
+    tx: &mut Transaction<'_, Sqlite>,
+    id: ConversationId,
+    guard: Guard<'_>,
+    transition: Transition,
+    n: usize,
+    now: Millis,
+) -> Result<Option<Seq>, StoreError> {
+    // The states come from a closed enum, so formatting them in is safe.
+    let states = guard
+        .states
+        .iter()
+        .map(|s| format!("'{}'", s.as_str()))
+        .collect::<Vec<_>>()
+        .join(", ");
+    let (set_state, new_state, new_agent) = match transition {
+        Transition::Keep => ("", None, None),
+        Transition::To(state, agent) => (", state = ?, agent_id = ?", Some(state.as_str()), agent),
+    };
+    let agent_guard = if guard.agent.is_some() { " AND agent_id = ?" } else { "" };
+    let sql = format!(
+        "UPDATE conversations SET last_seq = last_seq + ?, updated_at = ?{set_state} \
+         WHERE id = ? AND state IN ({states}){agent_guard} RETURNING last_seq"
+    );
+    let mut query = sqlx::query_scalar::<_, i64>(&sql).bind(n as i64).bind(now);
+    if let Some(state) = new_state {
+        query = query.bind(state).bind(new_agent);
+    }
+    query = query.bind(id);
+    if let Some(agent) = guard.agent {
+        query = query.bind(agent);
+    }
+    Ok(query.fetch_optional(&mut **tx).await?.map(|s| s as Seq))
+}
+
+async fn write_handoff(
+    tx: &mut Transaction<'_, Sqlite>,
+    id: ConversationId,
+    write: HandoffWrite,
+    first_seq: Seq,
+    now: Millis,
+) -> Result<(), StoreError> {
+    let query = match write {
+        HandoffWrite::None => return Ok(()),
+        HandoffWrite::Open(h) => {
+            // A new handoff supersedes one left open (e.g. a closed
+            // conversation that came back).
+            sqlx::query("UPDATE handoffs SET ended_at = ?, outcome = 'superseded' WHERE conversation_id = ? AND ended_at IS NULL")
+                .bind(now)
+                .bind(id)
+                .execute(&mut **tx)
+                .await?;
+            sqlx::query(
+                "INSERT INTO handoffs (conversation_id, seq, turn, mechanism, rule_id, reason,
+                     confidence, threshold, out_of_hours, brief, created_at)
+                 VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+            )
+            .bind(id)
+            .bind(first_seq as i64)
+            .bind(h.turn as i64)
+            .bind(h.mechanism.as_str())
+            .bind(h.rule)
+            .bind(h.reason)
+            .bind(h.confidence)
+            .bind(h.threshold)
+            .bind(h.brief.out_of_hours.is_some())
+            .bind(serde_json::to_string(&h.brief).expect("brief serialises"))
+            .bind(now)
+        }
+        HandoffWrite::Claimed(agent) => sqlx::query(
+            "UPDATE handoffs SET claimed_by = ?, claimed_at = ? WHERE conversation_id = ? AND ended_at IS NULL",
+        )
+        .bind(agent)
+        .bind(now)
+        .bind(id),
+        HandoffWrite::HumanReplied => sqlx::query(
+            "UPDATE handoffs SET first_human_reply_at = ? \
+             WHERE conversation_id = ? AND ended_at IS NULL AND first_human_reply_at IS NULL",
+        )
+        .bind(now)
+        .bind(id),
+        HandoffWrite::Ended(outcome) => sqlx::query(
+            "UPDATE handoffs SET ended_at = ?, outcome = ? WHERE conversation_id = ? AND ended_at IS NULL",
+        )
+        .bind(now)
+        .bind(outcome)
+        .bind(id),
+    };
+    query.execute(&mut **tx).await?;
+    Ok(())
+}
+
+fn conversation_row(r: &sqlx::sqlite::SqliteRow) -> Result<ConversationRow, StoreError> {
+    let identity: Option<String> = r.try_get("identity")?;
+    Ok(ConversationRow {
+        id: r.try_get("id")?,
+        state: parse_state(r.try_get("state")?)?,
+        agent: agent_ref(r)?,
+        last_seq: r.try_get::<i64, _>("last_seq")? as Seq,
+        page: r.try_get("page")?,
+        identity: identity.map(parse_json).transpose()?,
+        created_at: r.try_get("created_at")?,
+    })
+}
+
+fn agent_ref(r: &sqlx::sqlite::SqliteRow) -> Result<Option<AgentRef>, StoreError> {
+    let id: Option<AgentId> = r.try_get("agent_id")?;
+    let name: Option<String> = r.try_get("agent_name")?;
+    Ok(id.zip(name).map(|(id, name)| AgentRef { id, name }))
+}
+
+fn event_row(r: &sqlx::sqlite::SqliteRow) -> Result<Event, StoreError> {
+    Ok(Event {
+        seq: r.try_get::<i64, _>("seq")? as Seq,
+        at: r.try_get("at")?,
+        body: parse_json(r.try_get("body")?)?,
+    })
+}
+
+fn parse_state(s: String) -> Result<ConversationState, StoreError> {
+    ConversationState::parse(&s).ok_or_else(|| corrupt(format!("state {s:?}")))
+}
+
+fn parse_json<T: serde::de::DeserializeOwned>(s: String) -> Result<T, StoreError> {
+    serde_json::from_str(&s).map_err(|e| corrupt(format!("{e}: {s}")))
+}

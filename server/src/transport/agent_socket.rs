@@ -1,0 +1,191 @@
+//! `/ws/agent`: the console's socket, for a signed-in agent.
+//!
+//! On connect the agent gets `hello` and the queue, and the queue again
+//! whenever it changes. Watched conversations stream their events exactly
+//! once and in order (see [`Follower`]), plus a fresh detail whenever an
+//! event moves the conversation to another state.
+
+use std::collections::HashMap;
+
+use axum::extract::State;
+use axum::extract::ws::{WebSocket, WebSocketUpgrade};
+use axum::response::Response;
+use axum_extra::extract::CookieJar;
+use baton_shared::{AgentRef, AgentRequest, AgentUpdate, ConversationId, EventBody};
+use futures::StreamExt;
+use tokio::sync::broadcast;
+use tokio_stream::StreamMap;
+use tokio_stream::wrappers::BroadcastStream;
+use tokio_stream::wrappers::errors::BroadcastStreamRecvError;
+
+use super::follow::Follower;
+use super::frames::{Incoming, decode, encode};
+use super::http::{AppError, signed_in_agent};
+use super::visitor_socket::close_for_restart;
+use super::AppState;
+use crate::desk::{Desk, DeskError};
+
+pub async fn upgrade(
+    State(state): State<AppState>,
+    jar: CookieJar,
+    ws: WebSocketUpgrade,
+) -> Result<Response, AppError> {
+    let agent = signed_in_agent(&state, &jar).await?;
+    let hard_cap = state.desk.limits().max_frame_bytes * 4;
+    let tracker = state.sockets.clone();
+    Ok(ws
+        .max_message_size(hard_cap)
+        .max_frame_size(hard_cap)
+        .on_upgrade(move |socket| tracker.track_future(run(socket, state, agent))))
+}
+
+/// The conversations this socket watches.
+#[derive(Default)]
+struct Watching {
+    streams: StreamMap<ConversationId, BroadcastStream<std::sync::Arc<baton_shared::Event>>>,
+    followers: HashMap<ConversationId, Follower>,
+}
+
+async fn run(mut socket: WebSocket, state: AppState, agent: AgentRef) {
+    let desk = state.desk.clone();
+    let max = desk.limits().max_frame_bytes;
+    let mut shutdown = state.shutdown.clone();
+    let mut queue_changes = desk.hub().subscribe_queue();
+    let mut watching = Watching::default();
+
+    if !send(&mut socket, &AgentUpdate::Hello { agent: agent.clone() }).await
+        || !send_queue(&mut socket, &desk).await
+    {
+        return;
+    }
+
+    loop {
+        tokio::select! {
+            _ = shutdown.changed() => return close_for_restart(socket).await,
+            changed = queue_changes.recv() => {
+                if matches!(changed, Err(broadcast::error::RecvError::Closed)) { return }
+                if !send_queue(&mut socket, &desk).await { return }
+            }
+            Some((id, received)) = watching.streams.next() => {
+                let received = received.map_err(|BroadcastStreamRecvError::Lagged(n)| {
+                    broadcast::error::RecvError::Lagged(n)
+                });
+                let Some(follower) = watching.followers.get_mut(&id) else { continue };
+                let events = match follower.on_broadcast(&desk, received).await {
+                    Ok(events) => events,
+                    Err(e) => { tracing::error!(conversation = id, %e, "replay failed"); return }
+                };
+                if !send_events(&mut socket, &desk, id, events).await { return }
+            }
+            message = socket.recv() => {
+                let Some(Ok(message)) = message else { return };
+                let open = match decode::<AgentRequest>(message, max) {
+                    Incoming::Request(request) => handle(&mut socket, &desk, &agent, &mut watching, request).await,
+                    Incoming::Bad(reject) => {
+                        send(&mut socket, &AgentUpdate::Error { code: reject.code, message: reject.message }).await
+                    }
+                    Incoming::Ignore => true,
+                    Incoming::Closed => false,
+                };
+                if !open { return }
+            }
+        }
+    }
+}
+
+/// Carries out one request; false when the socket is gone.
+async fn handle(
+    socket: &mut WebSocket,
+    desk: &Desk,
+    agent: &AgentRef,
+    watching: &mut Watching,
+    request: AgentRequest,
+) -> bool {
+    let result = match request {
+        AgentRequest::Watch { conversation, last_seq } => {
+            match watch(desk, watching, conversation, last_seq).await {
+                Ok((detail, backlog)) => {
+                    return send(socket, &AgentUpdate::Conversation { detail }).await
+                        && send_events(socket, desk, conversation, backlog).await;
+                }
+                Err(e) => Err(e),
+            }
+        }
+        AgentRequest::Unwatch { conversation } => {
+            watching.streams.remove(&conversation);
+            watching.followers.remove(&conversation);
+            Ok(())
+        }
+        AgentRequest::Claim { conversation } => desk.claim(conversation, agent).await,
+        AgentRequest::Reply { conversation, client_id, text } => {
+            match desk.reply(conversation, agent, &client_id, &text).await {
+                Ok(seq) => return send(socket, &AgentUpdate::Ack { client_id, seq }).await,
+                Err(e) => Err(e),
+            }
+        }
+        AgentRequest::Resume { conversation } => desk.resume(conversation, agent).await,
+        AgentRequest::Close { conversation } => desk.close(conversation, agent).await,
+    };
+    match result {
+        Ok(()) => true,
+        Err(e) => send(socket, &error(&e)).await,
+    }
+}
+
+async fn watch(
+    desk: &Desk,
+    watching: &mut Watching,
+    id: ConversationId,
+    last_seq: u64,
+) -> Result<(baton_shared::ConversationDetail, Vec<baton_shared::Event>), DeskError> {
+    let detail = desk.detail(id).await?;
+    let (follower, rx, backlog) = Follower::start(desk, id, last_seq).await?;
+    watching.streams.insert(id, BroadcastStream::new(rx));
+    watching.followers.insert(id, follower);
+    Ok((detail, backlog))
+}
+
+/// Sends events, then the conversation's new detail if one of them changed
+/// its state.
+async fn send_events(
+    socket: &mut WebSocket,
+    desk: &Desk,
+    conversation: ConversationId,
+    events: Vec<baton_shared::Event>,
+) -> bool {
+    let mut state_changed = false;
+    for event in events {
+        state_changed |= !matches!(
+            event.body,
+            EventBody::Visitor { .. } | EventBody::Assistant { .. } | EventBody::Agent { .. }
+        );
+        if !send(socket, &AgentUpdate::Event { conversation, event }).await {
+            return false;
+        }
+    }
+    if !state_changed {
+        return true;
+    }
+    match desk.detail(conversation).await {
+        Ok(detail) => send(socket, &AgentUpdate::Conversation { detail }).await,
+        Err(e) => send(socket, &error(&e)).await,
+    }
+}
+
+async fn send_queue(socket: &mut WebSocket, desk: &Desk) -> bool {
+    match desk.queue().await {
+        Ok(entries) => send(socket, &AgentUpdate::Queue { entries }).await,
+        Err(e) => send(socket, &error(&e)).await,
+    }
+}
+
+fn error(e: &DeskError) -> AgentUpdate {
+    if let DeskError::Store(inner) = e {
+        tracing::error!(%inner, "agent request failed");
+    }
+    AgentUpdate::Error { code: e.code(), message: e.to_string() }
+}
+
+async fn send(socket: &mut WebSocket, update: &AgentUpdate) -> bool {
+    socket.send(encode(update)).await.is_ok()
+}

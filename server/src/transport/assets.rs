@@ -1,0 +1,89 @@
+//! What browsers load: the `widget.js` loader, the built widget and console
+//! (trunk's output under `assets_dir`), and the demo host page.
+//!
+//! The loader is compiled into the binary; trunk's hashed file names are
+//! found at start and written into it, so a site's one script tag always
+//! loads the widget this server was built with.
+
+use std::path::{Path, PathBuf};
+
+use axum::Router;
+use axum::extract::State;
+use axum::http::{HeaderValue, StatusCode, header};
+use axum::response::{Html, IntoResponse, Response};
+use tower_http::services::{ServeDir, ServeFile};
+
+use super::AppState;
+
+const LOADER_TEMPLATE: &str = include_str!("../../../widget/loader.js");
+const DEMO_PAGE: &str = include_str!("demo_page.html");
+
+pub struct Assets {
+    dir: PathBuf,
+    /// `widget.js` ready to serve, or why it cannot be.
+    loader: Result<String, String>,
+}
+
+impl Assets {
+    /// Finds the built widget in `dir/widget`.
+    pub fn discover(dir: &Path) -> Self {
+        let loader = widget_files(&dir.join("widget")).map(|(js, wasm)| {
+            let assets = serde_json::json!({ "js": format!("/widget/{js}"), "wasm": format!("/widget/{wasm}") });
+            LOADER_TEMPLATE.replace("__BATON_ASSETS__", &assets.to_string())
+        });
+        if let Err(why) = &loader {
+            tracing::warn!("{why}");
+        }
+        Self { dir: dir.to_path_buf(), loader }
+    }
+
+    pub fn routes(&self) -> Router<AppState> {
+        let console = self.dir.join("console");
+        Router::new()
+            .nest_service("/widget", ServeDir::new(self.dir.join("widget")))
+            .nest_service(
+                "/console",
+                ServeDir::new(&console).fallback(ServeFile::new(console.join("index.html"))),
+            )
+    }
+}
+
+/// The glue JS and the wasm file trunk wrote (names carry a content hash).
+fn widget_files(dir: &Path) -> Result<(String, String), String> {
+    let missing = || format!("the widget is not built in {}: run `cargo xtask build`", dir.display());
+    let names: Vec<String> = std::fs::read_dir(dir)
+        .map_err(|_| missing())?
+        .filter_map(|e| e.ok()?.file_name().into_string().ok())
+        .collect();
+    let js = names.iter().find(|n| n.ends_with(".js") && *n != "loader.js");
+    let wasm = names.iter().find(|n| n.ends_with("_bg.wasm"));
+    match (js, wasm) {
+        (Some(js), Some(wasm)) => Ok((js.clone(), wasm.clone())),
+        _ => Err(missing()),
+    }
+}
+
+pub async fn widget_js(State(state): State<AppState>) -> Response {
+    match &state.assets.loader {
+        Ok(js) => (
+            [
+                (header::CONTENT_TYPE, HeaderValue::from_static("text/javascript; charset=utf-8")),
+                // Short-lived: it names the current hashed widget files.
+                (header::CACHE_CONTROL, HeaderValue::from_static("public, max-age=300")),
+            ],
+            js.clone(),
+        )
+            .into_response(),
+        Err(why) => (
+            StatusCode::SERVICE_UNAVAILABLE,
+            [(header::CONTENT_TYPE, "text/javascript; charset=utf-8")],
+            format!("console.error({});", serde_json::Value::String(format!("Baton: {why}"))),
+        )
+            .into_response(),
+    }
+}
+
+/// A shop page with the one script tag a site owner adds.
+pub async fn demo_page() -> Html<&'static str> {
+    Html(DEMO_PAGE)
+}

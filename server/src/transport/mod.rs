@@ -1,0 +1,56 @@
+//! The edges of the server: HTTP routes and the two WebSockets. Handlers
+//! only decode, call the [`Desk`], and encode; no policy lives here.
+//!
+//! - [`frames`]: JSON frames in and out, size limits, error frames.
+//! - [`follow`]: exactly-once, in-order delivery of a conversation's events.
+//! - [`visitor_socket`], [`agent_socket`]: the two sockets.
+//! - [`http`]: agent login/logout and the `AppError` every route answers with.
+//! - [`assets`]: `widget.js`, the built widget and console, the demo page.
+
+mod agent_socket;
+mod assets;
+mod follow;
+mod frames;
+mod http;
+mod visitor_socket;
+
+use std::sync::Arc;
+
+use axum::Router;
+use axum::routing::{get, post};
+use tokio::sync::watch;
+use tokio_util::task::TaskTracker;
+use tower_http::trace::TraceLayer;
+
+pub use assets::Assets;
+pub use http::AppError;
+
+use crate::desk::Desk;
+
+/// What every handler can reach.
+#[derive(Clone)]
+pub struct AppState {
+    pub desk: Desk,
+    pub assets: Arc<Assets>,
+    /// Flips to `true` when the server shuts down: sockets say goodbye.
+    pub shutdown: watch::Receiver<bool>,
+    /// Upgraded sockets, which axum no longer tracks, so shutdown can wait
+    /// for them.
+    pub sockets: TaskTracker,
+}
+
+/// Every route of the server.
+pub fn app(state: AppState) -> Router {
+    let assets = state.assets.routes();
+    Router::new()
+        .route("/", get(assets::demo_page))
+        .route("/widget.js", get(assets::widget_js))
+        .route("/ws/visitor", get(visitor_socket::upgrade))
+        .route("/ws/agent", get(agent_socket::upgrade))
+        .route("/api/login", post(http::login))
+        .route("/api/logout", post(http::logout))
+        .route("/api/me", get(http::me))
+        .merge(assets)
+        .layer(TraceLayer::new_for_http())
+        .with_state(state)
+}

@@ -1,0 +1,245 @@
+//! A real server on port 0 with its own SQLite file, and WebSocket clients
+//! that speak the protocol, for the integration tests.
+#![allow(dead_code)] // each test binary uses part of it
+
+use std::net::SocketAddr;
+use std::path::PathBuf;
+use std::time::Duration;
+
+use baton::Config;
+use baton_shared::*;
+use futures::{SinkExt, StreamExt};
+use tokio::net::{TcpListener, TcpStream};
+use tokio::sync::oneshot;
+use tokio::task::JoinHandle;
+use tokio_tungstenite::tungstenite::client::IntoClientRequest;
+use tokio_tungstenite::tungstenite::{self, Message};
+use tokio_tungstenite::{MaybeTlsStream, WebSocketStream};
+
+/// How long a test waits for something that should happen promptly.
+pub const DEADLINE: Duration = Duration::from_secs(10);
+
+pub struct TestServer {
+    pub addr: SocketAddr,
+    pub db: PathBuf,
+    stop: Option<oneshot::Sender<()>>,
+    task: Option<JoinHandle<()>>,
+    _dir: Option<tempfile::TempDir>,
+}
+
+impl TestServer {
+    /// A demo-mode server (demo agent Mia) on a fresh database.
+    pub async fn start() -> Self {
+        let dir = tempfile::tempdir().unwrap();
+        let db = dir.path().join("baton.db");
+        let mut server = Self::start_on(db, Config { demo: true, ..Config::default() }).await;
+        server._dir = Some(dir);
+        server
+    }
+
+    /// A server on an existing database file.
+    pub async fn start_on(db: PathBuf, mut config: Config) -> Self {
+        config.database_url = format!("sqlite://{}", db.display());
+        let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let addr = listener.local_addr().unwrap();
+        let (stop, stopped) = oneshot::channel::<()>();
+        let task = tokio::spawn(async move {
+            baton::serve(listener, config, async {
+                let _ = stopped.await;
+            })
+            .await
+            .expect("server runs");
+        });
+        Self { addr, db, stop: Some(stop), task: Some(task), _dir: None }
+    }
+
+    /// Shuts down gracefully and waits until it has.
+    pub async fn stop(&mut self) {
+        if let Some(stop) = self.stop.take() {
+            let _ = stop.send(());
+        }
+        if let Some(task) = self.task.take() {
+            tokio::time::timeout(DEADLINE, task).await.expect("server stops").unwrap();
+        }
+    }
+
+    /// Logs an agent in and returns the session cookie (`name=value`).
+    pub async fn login(&self, email: &str, password: &str) -> String {
+        let response = self.post_login(email, password).await;
+        assert_eq!(response.status(), 200, "login as {email}");
+        let cookie = response.headers()["set-cookie"].to_str().unwrap().to_string();
+        assert!(cookie.contains("HttpOnly") && cookie.contains("SameSite=Strict"), "{cookie}");
+        cookie.split(';').next().unwrap().to_string()
+    }
+
+    pub async fn post_login(&self, email: &str, password: &str) -> reqwest::Response {
+        reqwest::Client::new()
+            .post(format!("http://{}/api/login", self.addr))
+            .json(&serde_json::json!({ "email": email, "password": password }))
+            .send()
+            .await
+            .unwrap()
+    }
+
+    pub async fn visitor(&self) -> Client<VisitorRequest, VisitorUpdate> {
+        Client::connect(format!("ws://{}/ws/visitor", self.addr), None).await.unwrap()
+    }
+
+    pub async fn agent(&self, cookie: &str) -> Client<AgentRequest, AgentUpdate> {
+        Client::connect(format!("ws://{}/ws/agent", self.addr), Some(cookie)).await.unwrap()
+    }
+}
+
+impl Drop for TestServer {
+    fn drop(&mut self) {
+        if let Some(stop) = self.stop.take() {
+            let _ = stop.send(());
+        }
+    }
+}
+
+/// One socket speaking the protocol: sends `Req` frames, receives `Upd`.
+pub struct Client<Req, Upd> {
+    ws: WebSocketStream<MaybeTlsStream<TcpStream>>,
+    _types: std::marker::PhantomData<(Req, Upd)>,
+}
+
+impl<Req: serde::Serialize, Upd: serde::de::DeserializeOwned + std::fmt::Debug> Client<Req, Upd> {
+    pub async fn connect(url: String, cookie: Option<&str>) -> Result<Self, tungstenite::Error> {
+        let mut request = url.into_client_request()?;
+        if let Some(cookie) = cookie {
+            request.headers_mut().insert("cookie", cookie.parse().unwrap());
+        }
+        let (ws, _) = tokio_tungstenite::connect_async(request).await?;
+        Ok(Self { ws, _types: std::marker::PhantomData })
+    }
+
+    pub async fn send(&mut self, request: &Req) {
+        self.send_raw(Message::text(serde_json::to_string(request).unwrap())).await;
+    }
+
+    pub async fn send_raw(&mut self, message: Message) {
+        self.ws.send(message).await.unwrap();
+    }
+
+    /// The next frame, failing the test after [`DEADLINE`].
+    pub async fn next(&mut self) -> Upd {
+        loop {
+            let message = tokio::time::timeout(DEADLINE, self.ws.next())
+                .await
+                .expect("a frame within the deadline")
+                .expect("socket open")
+                .expect("socket healthy");
+            if let Message::Text(text) = message {
+                return serde_json::from_str(&text).unwrap_or_else(|e| panic!("{e}: {text}"));
+            }
+        }
+    }
+
+    /// Skips frames until one matches, failing after [`DEADLINE`].
+    pub async fn until<T>(&mut self, mut pick: impl FnMut(Upd) -> Option<T>) -> T {
+        let deadline = tokio::time::Instant::now() + DEADLINE;
+        loop {
+            let frame = tokio::time::timeout_at(deadline, self.next()).await.expect("the expected frame");
+            if let Some(found) = pick(frame) {
+                return found;
+            }
+        }
+    }
+
+    /// Waits for the server to close the socket; returns the close code.
+    pub async fn closed(&mut self) -> Option<u16> {
+        loop {
+            match tokio::time::timeout(DEADLINE, self.ws.next()).await.expect("close within the deadline") {
+                Some(Ok(Message::Close(frame))) => return frame.map(|f| f.code.into()),
+                Some(Ok(_)) => continue,
+                Some(Err(_)) | None => return None,
+            }
+        }
+    }
+}
+
+impl Client<VisitorRequest, VisitorUpdate> {
+    /// Says hello; returns the welcome frame's token (new conversations only).
+    pub async fn hello(&mut self, token: Option<&str>, last_seq: Seq) -> VisitorUpdate {
+        self.send(&VisitorRequest::Hello {
+            token: token.map(Into::into),
+            last_seq,
+            page: Some("https://shop.example/boots".into()),
+        })
+        .await;
+        self.next().await
+    }
+
+    pub async fn say(&mut self, client_id: &str, text: &str) -> Seq {
+        self.send(&VisitorRequest::Say { client_id: client_id.into(), text: text.into() }).await;
+        self.until(|u| match u {
+            VisitorUpdate::Ack { client_id: c, seq } if c == client_id => Some(seq),
+            VisitorUpdate::Error { message, .. } => panic!("say {client_id}: {message}"),
+            _ => None,
+        })
+        .await
+    }
+
+    /// The next event frame.
+    pub async fn event(&mut self) -> Event {
+        self.until(|u| match u {
+            VisitorUpdate::Event { event } => Some(event),
+            _ => None,
+        })
+        .await
+    }
+
+    /// Skips events until one matches.
+    pub async fn event_where(&mut self, mut pick: impl FnMut(&EventBody) -> bool) -> Event {
+        loop {
+            let event = self.event().await;
+            if pick(&event.body) {
+                return event;
+            }
+        }
+    }
+
+    /// An error frame, for a request that must be refused.
+    pub async fn error(&mut self) -> (ErrorCode, String) {
+        self.until(|u| match u {
+            VisitorUpdate::Error { code, message } => Some((code, message)),
+            _ => None,
+        })
+        .await
+    }
+}
+
+impl Client<AgentRequest, AgentUpdate> {
+    pub async fn queue(&mut self) -> Vec<QueueEntry> {
+        self.until(|u| match u {
+            AgentUpdate::Queue { entries } => Some(entries),
+            _ => None,
+        })
+        .await
+    }
+
+    pub async fn error(&mut self) -> (ErrorCode, String) {
+        self.until(|u| match u {
+            AgentUpdate::Error { code, message } => Some((code, message)),
+            _ => None,
+        })
+        .await
+    }
+
+    pub async fn detail(&mut self) -> ConversationDetail {
+        self.until(|u| match u {
+            AgentUpdate::Conversation { detail } => Some(detail),
+            _ => None,
+        })
+        .await
+    }
+}
+
+/// Starts a conversation and returns its token.
+pub async fn new_conversation(visitor: &mut Client<VisitorRequest, VisitorUpdate>) -> String {
+    match visitor.hello(None, 0).await {
+        VisitorUpdate::Welcome { token: Some(token), state: ConversationState::Assistant, .. } => token,
+        other => panic!("expected a welcome with a token, got {other:?}"),
+    }
+}
