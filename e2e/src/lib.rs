@@ -1,1 +1,253 @@
+//! End-to-end harness: the real server (in-process, on a free port, with
+//! its own SQLite file and the built widget and console from `dist/`) and
+//! real headless Chromium driven through chromedriver (WebDriver).
+//!
+//! Every wait has a deadline and checks a condition; nothing sleeps a fixed
+//! time hoping the page caught up.
 
+use std::future::Future;
+use std::net::SocketAddr;
+use std::path::PathBuf;
+use std::process::{Child, Command, Stdio};
+use std::time::Duration;
+
+use fantoccini::elements::Element;
+use fantoccini::{Client, ClientBuilder, Locator};
+use hyper_util::client::legacy::connect::HttpConnector;
+use tokio::net::{TcpListener, TcpStream};
+use tokio::sync::oneshot;
+
+/// How long a test waits for the page to show something.
+pub const DEADLINE: Duration = Duration::from_secs(20);
+
+/// Polls `check` until it returns `Some`, failing with `what` after
+/// [`DEADLINE`].
+pub async fn eventually<T, F, Fut>(what: &str, mut check: F) -> T
+where
+    F: FnMut() -> Fut,
+    Fut: Future<Output = Option<T>>,
+{
+    let deadline = tokio::time::Instant::now() + DEADLINE;
+    let mut tick = tokio::time::interval(Duration::from_millis(50));
+    loop {
+        tick.tick().await;
+        if let Some(found) = check().await {
+            return found;
+        }
+        assert!(tokio::time::Instant::now() < deadline, "timed out waiting for {what}");
+    }
+}
+
+/// Baton running in this process on a free port.
+pub struct Server {
+    pub addr: SocketAddr,
+    stop: Option<oneshot::Sender<()>>,
+    _dir: tempfile::TempDir,
+}
+
+impl Server {
+    /// Demo configuration (demo agent Mia, demo knowledge base) on a fresh
+    /// database, serving the widget and console built into `dist/`.
+    pub async fn start() -> Self {
+        let assets = assets_dir();
+        assert!(
+            assets.join("widget").is_dir() && assets.join("console").is_dir(),
+            "the widget and console are not built in {}: run `cargo xtask build` \
+             (or set BATON_ASSETS_DIR)",
+            assets.display()
+        );
+        let dir = tempfile::tempdir().unwrap();
+        let config = baton::Config {
+            database_url: format!("sqlite://{}", dir.path().join("baton.db").display()),
+            assets_dir: assets,
+            demo: true,
+            ..baton::Config::default()
+        };
+        let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let addr = listener.local_addr().unwrap();
+        let (stop, stopped) = oneshot::channel::<()>();
+        tokio::spawn(async move {
+            baton::serve(listener, config, async {
+                let _ = stopped.await;
+            })
+            .await
+            .expect("server runs");
+        });
+        Self { addr, stop: Some(stop), _dir: dir }
+    }
+
+    pub fn url(&self, path: &str) -> String {
+        format!("http://{}{path}", self.addr)
+    }
+}
+
+impl Drop for Server {
+    fn drop(&mut self) {
+        if let Some(stop) = self.stop.take() {
+            let _ = stop.send(());
+        }
+    }
+}
+
+fn assets_dir() -> PathBuf {
+    std::env::var_os("BATON_ASSETS_DIR")
+        .map(PathBuf::from)
+        .unwrap_or_else(|| PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../dist"))
+}
+
+/// A chromedriver process; each [`Browser`] it opens is a separate
+/// Chromium with its own profile (cookies, localStorage).
+pub struct Driver {
+    child: Child,
+    url: String,
+}
+
+impl Driver {
+    pub async fn start() -> Self {
+        let binary = std::env::var("CHROMEDRIVER").unwrap_or_else(|_| "/usr/bin/chromedriver".into());
+        let port = {
+            let probe = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+            probe.local_addr().unwrap().port()
+        };
+        let child = Command::new(&binary)
+            .arg(format!("--port={port}"))
+            .stdout(Stdio::null())
+            .stderr(Stdio::null())
+            .spawn()
+            .unwrap_or_else(|e| panic!("cannot start {binary} ({e}); `cargo xtask test` installs it"));
+        eventually("chromedriver to listen", || async move {
+            TcpStream::connect(("127.0.0.1", port)).await.ok().map(drop)
+        })
+        .await;
+        Self { child, url: format!("http://127.0.0.1:{port}") }
+    }
+
+    /// A fresh headless Chromium window of `width`×`height`.
+    pub async fn browser(&self, width: u32, height: u32) -> Browser {
+        let profile = tempfile::tempdir().unwrap();
+        let args = [
+            "--headless=new",
+            "--no-sandbox",
+            "--disable-gpu",
+            "--disable-dev-shm-usage",
+            "--disable-background-networking",
+            "--disable-component-update",
+            "--disable-sync",
+            "--disable-quic",
+            "--no-first-run",
+            &format!("--window-size={width},{height}"),
+            &format!("--user-data-dir={}", profile.path().display()),
+        ];
+        let mut capabilities = serde_json::Map::new();
+        capabilities.insert(
+            "goog:chromeOptions".into(),
+            serde_json::json!({ "binary": chromium(), "args": args }),
+        );
+        let client = ClientBuilder::new(HttpConnector::new())
+            .capabilities(capabilities)
+            .connect(&self.url)
+            .await
+            .expect("a WebDriver session");
+        Browser { client, _profile: profile }
+    }
+}
+
+impl Drop for Driver {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+fn chromium() -> String {
+    std::env::var("CHROMIUM").unwrap_or_else(|_| "/usr/bin/chromium".into())
+}
+
+/// One browser window, with helpers for the widget (inside its shadow
+/// root) and the console.
+pub struct Browser {
+    pub client: Client,
+    _profile: tempfile::TempDir,
+}
+
+impl Browser {
+    pub async fn goto(&self, url: &str) {
+        self.client.goto(url).await.unwrap();
+    }
+
+    /// The first element matching `css` inside the widget's shadow root.
+    pub async fn widget(&self, css: &str) -> Element {
+        let css = css.to_string();
+        eventually(&format!("widget element {css}"), || {
+            let css = css.clone();
+            async move { self.find_in_widget(&css).await.into_iter().next() }
+        })
+        .await
+    }
+
+    /// Every element matching `css` inside the widget's shadow root (none
+    /// while the widget is not there).
+    pub async fn find_in_widget(&self, css: &str) -> Vec<Element> {
+        let Ok(host) = self.client.find(Locator::Css("#baton-host")).await else { return Vec::new() };
+        let Ok(root) = host.shadow_root().await else { return Vec::new() };
+        root.find_all(Locator::Css(css)).await.unwrap_or_default()
+    }
+
+    /// The first element matching `css` in the page.
+    pub async fn page(&self, css: &str) -> Element {
+        let css = css.to_string();
+        eventually(&format!("page element {css}"), || {
+            let css = css.clone();
+            async move { self.client.find(Locator::Css(&css)).await.ok() }
+        })
+        .await
+    }
+
+    /// Waits until the text of the widget element `css` satisfies `ok`.
+    pub async fn widget_text_until(&self, css: &str, what: &str, ok: impl Fn(&str) -> bool) -> String {
+        eventually(what, || async {
+            for element in self.find_in_widget(css).await {
+                if let Ok(text) = element.text().await {
+                    if ok(&text) {
+                        return Some(text);
+                    }
+                }
+            }
+            None
+        })
+        .await
+    }
+
+    /// The widget's transcript: (author attribute, author name, text) per
+    /// entry, in order.
+    pub async fn widget_transcript(&self) -> Vec<(String, String, String)> {
+        let mut entries = Vec::new();
+        for message in self.find_in_widget("[data-baton=message]").await {
+            let author = message.attr("data-author").await.unwrap().unwrap_or_default();
+            let name = match message.find(Locator::Css("[data-baton=author]")).await {
+                Ok(e) => e.text().await.unwrap_or_default(),
+                Err(_) => String::new(),
+            };
+            let text = match message.find(Locator::Css("[data-baton=text]")).await {
+                Ok(e) => e.text().await.unwrap_or_default(),
+                Err(_) => message.text().await.unwrap_or_default(),
+            };
+            entries.push((author, name, text));
+        }
+        entries
+    }
+
+    /// Saves a screenshot under `target/e2e-screenshots/` for people to
+    /// look at when a test fails or the UI changes.
+    pub async fn screenshot(&self, name: &str) {
+        let dir = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../target/e2e-screenshots");
+        let _ = std::fs::create_dir_all(&dir);
+        if let Ok(png) = self.client.screenshot().await {
+            let _ = std::fs::write(dir.join(format!("{name}.png")), png);
+        }
+    }
+
+    pub async fn close(self) {
+        let _ = self.client.close().await;
+    }
+}

@@ -2,10 +2,11 @@
 //! handoff engine.
 
 use std::io::{BufRead, IsTerminal, Write};
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 
 use baton::config::Config;
+use baton::knowledge::KnowledgeBase;
 use baton::store::Store;
 use clap::{Parser, Subcommand};
 use tokio::net::TcpListener;
@@ -24,6 +25,21 @@ enum Command {
     Serve {
         /// TOML config file.
         #[arg(long, env = "BATON_CONFIG")]
+        config: Option<PathBuf>,
+    },
+    /// Run recorded conversations through the handoff engine and the
+    /// knowledge-base assistant; print one JSON line per case and a summary.
+    Eval {
+        /// The knowledge base (Markdown).
+        #[arg(long)]
+        kb: PathBuf,
+        /// Cases, one JSON object per line.
+        cases: PathBuf,
+        /// Exit non-zero when any case does not match its expectation.
+        #[arg(long)]
+        check: bool,
+        /// Take the policy from this config file instead of the default.
+        #[arg(long)]
         config: Option<PathBuf>,
     },
     /// Manage agent accounts.
@@ -59,6 +75,7 @@ fn main() -> ExitCode {
     let result = runtime.block_on(async {
         match cli.command {
             Command::Serve { config } => serve(config).await,
+            Command::Eval { kb, cases, check, config } => eval(&kb, &cases, check, config),
             Command::Agent { command: AgentCommand::Add { email, name, config } } => {
                 add_agent(config, &email, &name).await
             }
@@ -90,6 +107,18 @@ async fn serve(config_path: Option<PathBuf>) -> Result<(), AnyError> {
     }
     std::io::stdout().flush()?;
     baton::serve(listener, config, shutdown_signal()).await?;
+    Ok(())
+}
+
+fn eval(kb: &Path, cases: &Path, check: bool, config: Option<PathBuf>) -> Result<(), AnyError> {
+    let config = Config::load(config.as_deref())?;
+    let read = |path: &Path| std::fs::read_to_string(path).map_err(|e| format!("{}: {e}", path.display()));
+    let kb = KnowledgeBase::parse(&read(kb)?).map_err(|e| format!("{}: {e}", kb.display()))?;
+    let cases = read(cases)?;
+    let summary = baton::eval::run(&config.policy, &kb, &cases, &mut std::io::stdout().lock())?;
+    if check && !summary.failed.is_empty() {
+        return Err(format!("{} of {} cases failed: {}", summary.failed.len(), summary.cases, summary.failed.join(", ")).into());
+    }
     Ok(())
 }
 

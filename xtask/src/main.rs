@@ -1,1 +1,210 @@
-fn main() {}
+//! Project commands, so a fresh machine with only the Rust toolchain needs
+//! two lines (see README):
+//!
+//! - `cargo xtask demo`  — install missing tools, build widget and console,
+//!   run `baton serve` on 127.0.0.1:8080 with the demo knowledge base.
+//! - `cargo xtask test`  — install missing tools (Chromium and chromedriver
+//!   through apt when running as root), build, then run every test: unit,
+//!   integration, wasm browser tests and end-to-end.
+//! - `cargo xtask build` — install missing tools and build widget and console
+//!   into `dist/`.
+//!
+//! Tools are checked by version first and installed only when missing (the
+//! versions are the ones `../shared/TOOLCHAIN.md` says work offline here).
+
+use std::env;
+use std::path::{Path, PathBuf};
+use std::process::{Command, ExitCode};
+use std::time::Instant;
+
+const TRUNK_VERSION: &str = "0.21.14";
+const BINARYEN_VERSION: &str = "132";
+
+type Result<T = ()> = std::result::Result<T, String>;
+
+fn main() -> ExitCode {
+    let task = env::args().nth(1).unwrap_or_default();
+    let started = Instant::now();
+    let result = match task.as_str() {
+        "build" => Tools::ensure(false).and_then(|tools| build(&tools)),
+        "demo" => Tools::ensure(false).and_then(|tools| demo(&tools)),
+        "test" => Tools::ensure(true).and_then(|tools| test(&tools)),
+        _ => Err("usage: cargo xtask <demo|test|build>".into()),
+    };
+    match result {
+        Ok(()) => {
+            eprintln!("xtask {task}: done in {:.0?}", started.elapsed());
+            ExitCode::SUCCESS
+        }
+        Err(e) => {
+            eprintln!("xtask {task}: {e}");
+            ExitCode::FAILURE
+        }
+    }
+}
+
+fn root() -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR")).parent().expect("xtask lives in the workspace").to_path_buf()
+}
+
+/// Where the tools are, as a `PATH` for the commands that need them.
+struct Tools {
+    path: String,
+    chromedriver: Option<PathBuf>,
+}
+
+impl Tools {
+    fn ensure(browser: bool) -> Result<Self> {
+        let root = root();
+        let cargo_bin = home_cargo_bin();
+        let node_bin = root.join("target/tools/node_modules/.bin");
+        let path = env::join_paths(
+            [cargo_bin.clone(), node_bin.clone()]
+                .into_iter()
+                .chain(env::split_paths(&env::var_os("PATH").unwrap_or_default())),
+        )
+        .map_err(|e| e.to_string())?
+        .into_string()
+        .map_err(|_| "PATH is not UTF-8")?;
+        let tools = Self { path, chromedriver: None };
+
+        if !tools.output("rustup", &["target", "list", "--installed"]).contains("wasm32-unknown-unknown") {
+            tools.run(Command::new("rustup").args(["target", "add", "wasm32-unknown-unknown"]))?;
+        }
+        if !tools.output("trunk", &["--version"]).contains(TRUNK_VERSION) {
+            tools.run(Command::new("cargo").args(["install", "trunk", "--version", TRUNK_VERSION, "--locked"]))?;
+        }
+        let bindgen = wasm_bindgen_version(&root)?;
+        if !tools.output("wasm-bindgen", &["--version"]).contains(&bindgen) {
+            // Not --locked: its lockfile pins a crate version the registry lacks.
+            tools.run(Command::new("cargo").args(["install", "wasm-bindgen-cli", "--version", &bindgen]))?;
+        }
+        if !tools.output("wasm-opt", &["--version"]).contains(&format!("version {BINARYEN_VERSION}")) {
+            let prefix = root.join("target/tools");
+            std::fs::create_dir_all(&prefix).map_err(|e| e.to_string())?;
+            tools.run(
+                Command::new("npm")
+                    .args(["install", "--no-save", "--no-audit", "--no-fund", "--prefix"])
+                    .arg(&prefix)
+                    .arg(format!("binaryen@{BINARYEN_VERSION}")),
+            )?;
+        }
+        if browser {
+            return Ok(Self { chromedriver: Some(ensure_chromium(&tools)?), ..tools });
+        }
+        Ok(tools)
+    }
+
+    fn command(&self, program: &str) -> Command {
+        let mut command = Command::new(program);
+        command.env("PATH", &self.path).current_dir(root());
+        command
+    }
+
+    /// Runs to completion; a failure is an error naming the command.
+    fn run(&self, command: &mut Command) -> Result {
+        command.env("PATH", &self.path);
+        let shown = format!("{command:?}");
+        eprintln!("xtask: running {shown}");
+        let status = command.status().map_err(|e| format!("cannot run {shown}: {e}"))?;
+        status.success().then_some(()).ok_or_else(|| format!("{shown} failed ({status})"))
+    }
+
+    /// What a tool prints, or "" if it is missing.
+    fn output(&self, program: &str, args: &[&str]) -> String {
+        Command::new(program)
+            .args(args)
+            .env("PATH", &self.path)
+            .output()
+            .map(|o| String::from_utf8_lossy(&o.stdout).into_owned())
+            .unwrap_or_default()
+    }
+}
+
+fn home_cargo_bin() -> PathBuf {
+    env::var_os("CARGO_HOME")
+        .map(PathBuf::from)
+        .or_else(|| env::var_os("HOME").map(|h| PathBuf::from(h).join(".cargo")))
+        .unwrap_or_default()
+        .join("bin")
+}
+
+/// The wasm-bindgen CLI must match the library in Cargo.lock exactly.
+fn wasm_bindgen_version(root: &Path) -> Result<String> {
+    let lock = std::fs::read_to_string(root.join("Cargo.lock")).map_err(|e| format!("Cargo.lock: {e}"))?;
+    let mut lines = lock.lines();
+    while let Some(line) = lines.next() {
+        if line == "name = \"wasm-bindgen\"" {
+            if let Some(version) = lines.next().and_then(|l| l.strip_prefix("version = \"")) {
+                return Ok(version.trim_end_matches('"').to_string());
+            }
+        }
+    }
+    Err("wasm-bindgen is not in Cargo.lock".into())
+}
+
+/// Debian's Chromium and chromedriver; installed with apt when root.
+fn ensure_chromium(tools: &Tools) -> Result<PathBuf> {
+    let driver = PathBuf::from("/usr/bin/chromedriver");
+    if Path::new("/usr/bin/chromium").exists() && driver.exists() {
+        return Ok(driver);
+    }
+    let root_user = tools.output("id", &["-u"]).trim() == "0";
+    if !root_user {
+        return Err("Chromium and chromedriver are missing: run \
+                    `sudo apt-get install -y chromium chromium-driver` and try again"
+            .into());
+    }
+    tools.run(Command::new("apt-get").arg("update"))?;
+    tools.run(Command::new("apt-get").args(["install", "-y", "chromium", "chromium-driver"]))?;
+    Ok(driver)
+}
+
+/// Builds the widget and the console (release, size-tuned) into `dist/`.
+fn build(tools: &Tools) -> Result {
+    tools.run(tools.command("trunk").args(["build", "--release", "--offline"]))?;
+    tools.run(tools.command("trunk").args([
+        "build",
+        "--release",
+        "--offline",
+        "--config",
+        "Trunk.toml",
+        "console/index.html",
+        "--dist",
+        "dist/console",
+        "--public-url",
+        "/console/",
+    ]))
+}
+
+fn demo(tools: &Tools) -> Result {
+    build(tools)?;
+    tools.run(tools.command("cargo").args(["build", "-p", "baton-server", "--bin", "baton"]))?;
+    tools.run(
+        tools
+            .command("target/debug/baton")
+            .arg("serve")
+            .env("BATON_ASSETS_DIR", root().join("dist")),
+    )
+}
+
+fn test(tools: &Tools) -> Result {
+    build(tools)?;
+    let chromedriver = tools.chromedriver.as_ref().expect("ensured for tests");
+    // Unit, integration and end-to-end tests (e2e drives real Chromium).
+    tools.run(
+        tools
+            .command("cargo")
+            .args(["test", "--workspace", "--exclude", "xtask"])
+            .env("BATON_ASSETS_DIR", root().join("dist"))
+            .env("CHROMEDRIVER", chromedriver),
+    )?;
+    // Widget components in headless Chromium.
+    tools.run(
+        tools
+            .command("cargo")
+            .args(["test", "--target", "wasm32-unknown-unknown", "-p", "baton-widget"])
+            .env("CHROMEDRIVER", chromedriver)
+            .env("CARGO_TARGET_WASM32_UNKNOWN_UNKNOWN_RUNNER", "wasm-bindgen-test-runner"),
+    )
+}

@@ -1,0 +1,418 @@
+//! `baton eval`: runs recorded conversations through the live decision
+//! path and compares the handoffs with what was expected.
+//!
+//! Each case's turns go in order through exactly what live traffic does —
+//! [`handoff::before_answer`], [`KnowledgeBase::answer`],
+//! [`handoff::after_answer`] — accumulating history; the first handoff ends
+//! the case. A case without `"at"` happens inside business hours. The case
+//! format is described in `eval/README.md` of the team docs; this module
+//! prints one JSON line per case and a summary line.
+
+use std::collections::HashSet;
+use std::io::Write;
+
+use baton_shared::{Identity, Mechanism};
+use serde::{Deserialize, Serialize};
+
+use crate::handoff::{self, Attachment, Exchange, Policy, Situation, Turn};
+use crate::knowledge::KnowledgeBase;
+
+/// The outcome of a run.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Summary {
+    pub cases: usize,
+    pub passed: usize,
+    /// Ids of the cases whose outcome differs from the expectation.
+    pub failed: Vec<String>,
+}
+
+#[derive(Debug, thiserror::Error)]
+pub enum EvalError {
+    /// A case line that cannot be run; `line` is 1-based.
+    #[error("cases line {line}: {message}")]
+    Case { line: usize, message: String },
+    #[error("writing results: {0}")]
+    Io(#[from] std::io::Error),
+}
+
+#[derive(Deserialize)]
+struct Case {
+    id: String,
+    #[serde(default)]
+    identity: Option<Identity>,
+    #[serde(default)]
+    at: Option<String>,
+    turns: Vec<CaseTurn>,
+    expect: Expect,
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct CaseTurn {
+    #[serde(default)]
+    text: Option<String>,
+    #[serde(default)]
+    attachments: Vec<Attachment>,
+    #[serde(default)]
+    action: Option<String>,
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct Expect {
+    handoff: bool,
+    #[serde(default)]
+    mechanism: Option<Mechanism>,
+    #[serde(default)]
+    turn: Option<usize>,
+}
+
+/// One result line, keys in the documented order.
+#[derive(Serialize)]
+struct Line<'a> {
+    id: &'a str,
+    handoff: bool,
+    mechanism: Option<&'a str>,
+    turn: Option<usize>,
+    reason: Option<&'a str>,
+}
+
+#[derive(Serialize)]
+struct SummaryLine<'a> {
+    summary: SummaryFields<'a>,
+}
+
+#[derive(Serialize)]
+struct SummaryFields<'a> {
+    cases: usize,
+    passed: usize,
+    failed: &'a [String],
+}
+
+/// What happened in one case.
+struct Outcome {
+    /// 1-based turn and the handoff, if one happened.
+    handoff: Option<(usize, handoff::Handoff)>,
+}
+
+/// Runs every case of `cases_jsonl` and writes the results to `out`.
+/// Blank lines are skipped; a malformed line is an error naming it.
+pub fn run(
+    policy: &Policy,
+    kb: &KnowledgeBase,
+    cases_jsonl: &str,
+    out: &mut dyn Write,
+) -> Result<Summary, EvalError> {
+    // Parse everything first, so a broken file prints nothing misleading.
+    let mut cases = Vec::new();
+    let mut ids = HashSet::new();
+    for (i, line) in cases_jsonl.lines().enumerate() {
+        if line.trim().is_empty() {
+            continue;
+        }
+        let line_no = i + 1;
+        let err = |message: String| EvalError::Case {
+            line: line_no,
+            message,
+        };
+        let case: Case = serde_json::from_str(line).map_err(|e| err(e.to_string()))?;
+        let (turns, now) = prepare(&case, policy).map_err(err)?;
+        if !ids.insert(case.id.clone()) {
+            return Err(err(format!("duplicate case id {:?}", case.id)));
+        }
+        cases.push((case, turns, now));
+    }
+
+    let mut summary = Summary {
+        cases: 0,
+        passed: 0,
+        failed: Vec::new(),
+    };
+    for (case, turns, now) in &cases {
+        let outcome = run_case(policy, kb, case.identity.as_ref(), turns, *now);
+        let line = match &outcome.handoff {
+            Some((turn, h)) => Line {
+                id: &case.id,
+                handoff: true,
+                mechanism: Some(h.mechanism.as_str()),
+                turn: Some(*turn),
+                reason: Some(&h.reason),
+            },
+            None => Line {
+                id: &case.id,
+                handoff: false,
+                mechanism: None,
+                turn: None,
+                reason: None,
+            },
+        };
+        writeln!(
+            out,
+            "{}",
+            serde_json::to_string(&line).map_err(std::io::Error::other)?
+        )?;
+        summary.cases += 1;
+        if meets(&case.expect, &outcome) {
+            summary.passed += 1;
+        } else {
+            summary.failed.push(case.id.clone());
+        }
+    }
+    let line = SummaryLine {
+        summary: SummaryFields {
+            cases: summary.cases,
+            passed: summary.passed,
+            failed: &summary.failed,
+        },
+    };
+    writeln!(
+        out,
+        "{}",
+        serde_json::to_string(&line).map_err(std::io::Error::other)?
+    )?;
+    Ok(summary)
+}
+
+/// Checks a case and turns its turns into engine turns.
+fn prepare(case: &Case, policy: &Policy) -> Result<(Vec<Turn>, jiff::Timestamp), String> {
+    if case.id.trim().is_empty() {
+        return Err("empty case id".into());
+    }
+    if case.turns.is_empty() {
+        return Err(format!("case {:?} has no turns", case.id));
+    }
+    let turns = case
+        .turns
+        .iter()
+        .enumerate()
+        .map(|(i, t)| {
+            let request_human = match t.action.as_deref() {
+                None => false,
+                Some("request_human") => true,
+                Some(other) => {
+                    return Err(format!(
+                        "turn {}: unknown action {other:?} (expected \"request_human\")",
+                        i + 1
+                    ));
+                }
+            };
+            if t.text.is_none() && t.attachments.is_empty() && !request_human {
+                return Err(format!(
+                    "turn {}: needs a text, attachments or an action",
+                    i + 1
+                ));
+            }
+            Ok(Turn {
+                text: t.text.clone().unwrap_or_default(),
+                attachments: t.attachments.clone(),
+                request_human,
+            })
+        })
+        .collect::<Result<Vec<_>, _>>()?;
+    let e = &case.expect;
+    if !e.handoff && (e.mechanism.is_some() || e.turn.is_some()) {
+        return Err("expect: mechanism and turn only apply when handoff is true".into());
+    }
+    if let Some(n) = e.turn
+        && (n == 0 || n > turns.len())
+    {
+        return Err(format!(
+            "expect.turn {n} is not one of the case's {} turns",
+            turns.len()
+        ));
+    }
+    let now = match &case.at {
+        Some(at) => at
+            .parse::<jiff::Timestamp>()
+            .map_err(|e| format!("\"at\": {at:?} is not an RFC 3339 time with offset: {e}"))?,
+        // Cases without a time happen within business hours.
+        None => handoff::hours::Schedule::new(&policy.business_hours)
+            .map(|s| s.an_open_instant())
+            .unwrap_or(jiff::Timestamp::UNIX_EPOCH),
+    };
+    Ok((turns, now))
+}
+
+/// The live path, turn by turn, until the first handoff.
+fn run_case(
+    policy: &Policy,
+    kb: &KnowledgeBase,
+    identity: Option<&Identity>,
+    turns: &[Turn],
+    now: jiff::Timestamp,
+) -> Outcome {
+    let mut history: Vec<Exchange> = Vec::new();
+    for (i, turn) in turns.iter().enumerate() {
+        let situation = Situation {
+            history: &history,
+            identity,
+            now,
+        };
+        if let Some(h) = handoff::before_answer(policy, &situation, turn) {
+            return Outcome {
+                handoff: Some((i + 1, h)),
+            };
+        }
+        let candidate = kb.answer(&history, &turn.text);
+        if let Some(h) = handoff::after_answer(policy, &situation, turn, &candidate) {
+            return Outcome {
+                handoff: Some((i + 1, h)),
+            };
+        }
+        history.push(Exchange {
+            turn: turn.clone(),
+            answer: Some(candidate),
+        });
+    }
+    Outcome { handoff: None }
+}
+
+fn meets(expect: &Expect, outcome: &Outcome) -> bool {
+    match &outcome.handoff {
+        None => !expect.handoff,
+        Some((turn, h)) => {
+            expect.handoff
+                && expect.mechanism.is_none_or(|m| m == h.mechanism)
+                && expect.turn.is_none_or(|t| t == *turn)
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use serde_json::json;
+
+    const KB: &str = include_str!("../../eval/kb-shop.md");
+    const SAMPLES: &str = include_str!("../../eval/sample-cases.jsonl");
+
+    fn eval(cases: &str) -> Result<(Summary, String), EvalError> {
+        let kb = KnowledgeBase::parse(KB).unwrap();
+        let mut out = Vec::new();
+        let summary = run(&Policy::default(), &kb, cases, &mut out)?;
+        Ok((summary, String::from_utf8(out).unwrap()))
+    }
+
+    #[test]
+    fn every_sample_case_passes() {
+        let (summary, out) = eval(SAMPLES).unwrap();
+        assert_eq!(summary.failed, Vec::<String>::new(), "{out}");
+        assert_eq!(summary.cases, 22);
+        assert_eq!(summary.passed, 22);
+    }
+
+    #[test]
+    fn extra_cases_on_another_knowledge_base_pass() {
+        let kb = KnowledgeBase::parse(include_str!("../../eval/kb-saas.md")).unwrap();
+        let mut out = Vec::new();
+        let summary = run(
+            &Policy::default(),
+            &kb,
+            include_str!("../../eval/extra-cases.jsonl"),
+            &mut out,
+        )
+        .unwrap();
+        assert_eq!(
+            summary.failed,
+            Vec::<String>::new(),
+            "{}",
+            String::from_utf8_lossy(&out)
+        );
+        assert!(summary.cases >= 20);
+    }
+
+    #[test]
+    fn output_format() {
+        let cases = concat!(
+            r#"{"id": "a", "turns": [{"text": "Can I pay with PayPal?"}], "expect": {"handoff": false}}"#,
+            "\n",
+            "\n",
+            r#"{"id": "b", "turns": [{"text": "Where is my parcel?"}, {"action": "request_human"}], "expect": {"handoff": true, "mechanism": "rule"}}"#,
+            "\n",
+        );
+        let (summary, out) = eval(cases).unwrap();
+        let lines: Vec<serde_json::Value> = out
+            .lines()
+            .map(|l| serde_json::from_str(l).unwrap())
+            .collect();
+        assert_eq!(
+            lines[0],
+            json!({"id": "a", "handoff": false, "mechanism": null, "turn": null, "reason": null})
+        );
+        assert_eq!(lines[1]["mechanism"], "user");
+        assert_eq!(lines[1]["turn"], 2);
+        assert_eq!(
+            lines[2],
+            json!({"summary": {"cases": 2, "passed": 1, "failed": ["b"]}})
+        );
+        assert!(
+            out.starts_with(
+                r#"{"id":"a","handoff":false,"mechanism":null,"turn":null,"reason":null}"#
+            ),
+            "{out}"
+        );
+        assert_eq!(summary.failed, ["b"]);
+    }
+
+    #[test]
+    fn the_first_handoff_ends_the_case() {
+        let cases = r#"{"id": "x", "turns": [{"text": "agent"}, {"text": "I'll sue"}], "expect": {"handoff": true, "mechanism": "user", "turn": 1}}"#;
+        assert_eq!(eval(cases).unwrap().0.passed, 1);
+    }
+
+    #[test]
+    fn out_of_hours_cases_still_hand_off() {
+        let cases = r#"{"id": "x", "at": "2026-11-22T03:00:00+01:00", "turns": [{"text": "agent"}], "expect": {"handoff": true, "mechanism": "user", "turn": 1}}"#;
+        assert_eq!(eval(cases).unwrap().0.passed, 1);
+    }
+
+    #[test]
+    fn malformed_lines_name_the_line() {
+        let good = r#"{"id": "a", "turns": [{"text": "hi"}], "expect": {"handoff": false}}"#;
+        let bad = [
+            ("{not json", "cases line 2: "),
+            (
+                r#"{"id": "b", "turns": [], "expect": {"handoff": false}}"#,
+                "has no turns",
+            ),
+            (
+                r#"{"id": "b", "turns": [{"action": "dance"}], "expect": {"handoff": false}}"#,
+                "unknown action \"dance\"",
+            ),
+            (
+                r#"{"id": "b", "turns": [{}], "expect": {"handoff": false}}"#,
+                "needs a text",
+            ),
+            (
+                r#"{"id": "b", "turns": [{"text": "x"}], "expect": {"handoff": true, "turn": 3}}"#,
+                "expect.turn 3",
+            ),
+            (
+                r#"{"id": "b", "turns": [{"text": "x"}], "expect": {"handoff": true, "mechanism": "magic"}}"#,
+                "magic",
+            ),
+            (
+                r#"{"id": "b", "turns": [{"text": "x"}], "expect": {"handoff": false, "turn": 1}}"#,
+                "only apply",
+            ),
+            (
+                r#"{"id": "b", "at": "tomorrow", "turns": [{"text": "x"}], "expect": {"handoff": false}}"#,
+                "\"at\"",
+            ),
+            (
+                r#"{"id": "b", "turns": [{"text": "x", "attachments": [{"kind": "video", "name": "v"}]}], "expect": {"handoff": false}}"#,
+                "video",
+            ),
+            (
+                r#"{"id": "a", "turns": [{"text": "x"}], "expect": {"handoff": false}}"#,
+                "duplicate case id",
+            ),
+            (r#"{"id": "b", "turns": [{"text": "x"}]}"#, "expect"),
+        ];
+        for (line, message) in bad {
+            let err = eval(&format!("{good}\n{line}\n")).unwrap_err().to_string();
+            assert!(err.starts_with("cases line 2: "), "{err}");
+            assert!(err.contains(message), "{err} should mention {message}");
+        }
+    }
+}

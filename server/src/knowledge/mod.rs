@@ -1,0 +1,686 @@
+//! The Markdown knowledge base and the assistant's retrieval over it.
+//!
+//! A knowledge base is a Markdown file: every `## ` heading is an article
+//! (a question or topic) and the text under it, up to the next `## `
+//! heading, is its answer; the `# ` title is ignored. [`KnowledgeBase::answer`]
+//! picks the article that best answers the visitor's turn and says how sure
+//! it is.
+//!
+//! # How the confidence is computed
+//!
+//! Articles and questions are reduced to stemmed content terms
+//! ([`terms`]: stop words, numbers and amounts dropped, Snowball stems).
+//! Each term `t` weighs its BM25 inverse document frequency,
+//! `idf(t) = ln(1 + (N − df + ½) / (df + ½))`, so rare, specific words
+//! count more than words many articles share; a word no article contains
+//! weighs as much as a word only one article contains.
+//!
+//! For each article `a`:
+//!
+//! - **question coverage** `q(a)`: the idf-weighted share of the question's
+//!   terms that occur in the article (title or body; a synonym from a small
+//!   list of everyday support words — change/update, price/cost, sell/offer
+//!   — counts 0.8). This is the core of the confidence: "Do you accept
+//!   Bitcoin?" is about *accept* and *bitcoin*, no article mentions
+//!   Bitcoin, so at most half of the question is answered.
+//! - **title coverage** `h(a)`: the idf-weighted share of the article's
+//!   title terms that the question (and, for a follow-up, the conversation)
+//!   contains. When the visitor asks the article's whole question plus a
+//!   detail ("How long does shipping take *to Germany*?"), the article is
+//!   very likely the answer even though the detail is not in it.
+//!
+//! `confidence(a) = q + (1 − q) · 0.65 · h`. With `h = 1` this needs 43 %
+//! of the question covered to reach 0.8; with `h = 0` it needs 80 %; and
+//! since `0.65 < 0.8`, matching a title never carries a question none of
+//! whose words are covered. The answer is the article with the highest
+//! confidence (ties: higher `h`, then higher BM25 with k1 = 1.2, b = 0.75
+//! and title terms counted twice), and the confidence is that article's.
+//!
+//! **Follow-ups.** A short turn (at most three content terms) that leans on
+//! the previous one is read in context: it points back with a pronoun ("And
+//! how much does *it* cost?"), opens with "and"/"what about", or has a
+//! single content term. The reference back is treated as one more question
+//! term that stands for the earlier turn's terms: it weighs as much as an
+//! average earlier term and is covered as far as the article covers those
+//! terms. The confidence is the *lower* of that reading and the coverage of
+//! the new terms alone, so both must hold: the article fits the
+//! conversation, and it covers what is new. "Can I bring my dog into the
+//! store?" after a question about the store stays uncertain (*bring* and
+//! *dog* are covered nowhere); "How much do they cost?" after gift cards is
+//! not answered with the shipping-cost article (it covers *cost* but not
+//! gift cards). A turn without a pronoun may also be read on its own, and
+//! the better reading counts.
+//!
+//! Words the knowledge base does not know but that are one typo away from
+//! one it does ("shiping", "authentification") are read as that word.
+//! Greetings and thanks on their own get a short reply with full
+//! confidence, so saying "hello" never summons a person; a turn with no
+//! content at all (empty, emoji, an attachment only) has confidence 0.
+
+pub mod terms;
+
+use std::collections::{BTreeSet, HashMap};
+
+use crate::handoff::text::{fold, is_typo_of, words};
+use crate::handoff::{Candidate, Exchange};
+use terms::{Analyzer, Language};
+
+const K1: f32 = 1.2;
+const B: f32 = 0.75;
+const TITLE_BOOST: f32 = 2.0;
+/// How much the title coverage can add (λ in the module docs).
+const TITLE_LIFT: f32 = 0.65;
+/// BM25 weight of context terms in a follow-up.
+const CONTEXT_WEIGHT: f32 = 0.5;
+/// Coverage credit for a synonym instead of the word itself.
+const SYNONYM_CREDIT: f32 = 0.8;
+/// How many earlier turns a chain of follow-ups may reach back.
+const MAX_CONTEXT_TURNS: usize = 3;
+/// A follow-up has at most this many content terms of its own.
+const FOLLOW_UP_TERMS: usize = 3;
+/// At most this many query terms are considered (a pasted essay is not a question).
+const MAX_QUERY_TERMS: usize = 64;
+
+/// Words that make a short turn lean on the previous one.
+const FOLLOW_UP_OPENERS: &[&str] = &[
+    "and",
+    "also",
+    "what about",
+    "how about",
+    "und",
+    "auch",
+    "et",
+    "aussi",
+    "y",
+    "tambien",
+    "en",
+    "ook",
+];
+const FOLLOW_UP_POINTERS: &[&str] = &[
+    "it", "they", "them", "that", "this", "those", "these", "there", "its", "one", "ones", "es",
+    "das", "dies", "diese", "dort", "cela", "ca", "ils", "elles", "eso", "esto", "ello", "alli",
+    "het", "dat", "dit", "daar",
+];
+/// Small talk that the assistant answers itself.
+const GREETINGS: &[&str] = &[
+    "hi",
+    "hello",
+    "hey",
+    "hallo",
+    "bonjour",
+    "salut",
+    "hola",
+    "hoi",
+    "morning",
+    "good",
+    "evening",
+    "afternoon",
+    "guten",
+    "tag",
+    "morgen",
+    "buenos",
+    "dias",
+    "goedemorgen",
+    "goedendag",
+    "there",
+];
+const THANKS: &[&str] = &[
+    "thanks", "thank", "you", "ok", "okay", "great", "cool", "perfect", "awesome", "bye",
+    "goodbye", "cheers", "danke", "merci", "gracias", "bedankt", "dank", "je", "wel", "super",
+    "prima", "nice", "got", "it", "vielen", "beaucoup", "muchas", "much", "so", "very", "tschuss",
+    "adios", "doei", "alright", "fine",
+];
+
+#[derive(Debug, thiserror::Error, PartialEq)]
+pub enum KnowledgeError {
+    #[error("the knowledge base has no articles (each article starts with a `## ` heading)")]
+    Empty,
+    #[error("line {line}: article heading without a title")]
+    Untitled { line: usize },
+    #[error("line {line}: article {title:?} has no answer text under its heading")]
+    NoBody { title: String, line: usize },
+}
+
+#[derive(Debug, Clone)]
+struct Article {
+    title: String,
+    body: String,
+    /// Distinct stemmed title terms.
+    title_terms: BTreeSet<String>,
+    /// Term frequencies over title (boosted) and body.
+    tf: HashMap<String, f32>,
+    len: f32,
+}
+
+/// A parsed, indexed knowledge base.
+#[derive(Debug)]
+pub struct KnowledgeBase {
+    articles: Vec<Article>,
+    /// Number of articles containing each term.
+    df: HashMap<String, usize>,
+    /// Every folded word of the articles, for typo correction.
+    vocabulary: BTreeSet<String>,
+    avg_len: f32,
+    analyzer: Analyzer,
+}
+
+/// How one article fares for a question.
+#[derive(Debug, Clone, Copy)]
+struct Score {
+    confidence: f32,
+    /// Title coverage, the first tie-break: prefer the article whose
+    /// question was asked most completely.
+    title: f32,
+    bm25: f32,
+}
+
+impl KnowledgeBase {
+    /// Parses the Markdown; see the module docs for the format.
+    pub fn parse(markdown: &str) -> Result<Self, KnowledgeError> {
+        let mut raw: Vec<(String, usize, Vec<&str>)> = Vec::new();
+        let mut fenced = false;
+        for (i, line) in markdown.lines().enumerate() {
+            let trimmed = line.trim_start();
+            if trimmed.starts_with("```") || trimmed.starts_with("~~~") {
+                fenced = !fenced;
+            }
+            if !fenced && (line.starts_with("## ") || line.trim_end() == "##") {
+                let title = line[2..].trim().trim_end_matches('#').trim().to_string();
+                if title.is_empty() {
+                    return Err(KnowledgeError::Untitled { line: i + 1 });
+                }
+                raw.push((title, i + 1, Vec::new()));
+            } else if let Some((_, _, body)) = raw.last_mut() {
+                body.push(line);
+            }
+        }
+        if raw.is_empty() {
+            return Err(KnowledgeError::Empty);
+        }
+        let analyzer = Analyzer::new(Language::detect(markdown));
+        let mut articles = Vec::new();
+        for (title, line, body) in raw {
+            let body = body.join("\n").trim().to_string();
+            if body.is_empty() {
+                return Err(KnowledgeError::NoBody { title, line });
+            }
+            let title_terms: Vec<String> = analyzer.terms(&title);
+            let body_terms: Vec<String> = analyzer.terms(&body);
+            let mut tf: HashMap<String, f32> = HashMap::new();
+            for t in &title_terms {
+                *tf.entry(t.clone()).or_default() += TITLE_BOOST;
+            }
+            for t in &body_terms {
+                *tf.entry(t.clone()).or_default() += 1.0;
+            }
+            let len = title_terms.len() as f32 * TITLE_BOOST + body_terms.len() as f32;
+            articles.push(Article {
+                title,
+                body,
+                title_terms: title_terms.into_iter().collect(),
+                tf,
+                len,
+            });
+        }
+        let mut df: HashMap<String, usize> = HashMap::new();
+        for a in &articles {
+            for t in a.tf.keys() {
+                *df.entry(t.clone()).or_default() += 1;
+            }
+        }
+        let vocabulary = articles
+            .iter()
+            .flat_map(|a| {
+                words(&fold(&a.title))
+                    .into_iter()
+                    .chain(words(&fold(&a.body)))
+            })
+            .collect();
+        let avg_len = articles.iter().map(|a| a.len).sum::<f32>() / articles.len() as f32;
+        Ok(Self {
+            articles,
+            df,
+            vocabulary,
+            avg_len: avg_len.max(1.0),
+            analyzer,
+        })
+    }
+
+    pub fn articles(&self) -> usize {
+        self.articles.len()
+    }
+
+    /// The language the knowledge base was detected to be written in.
+    pub fn language(&self) -> Language {
+        self.analyzer.language()
+    }
+
+    fn idf(&self, term: &str) -> f32 {
+        let n = self.articles.len() as f32;
+        // Unknown terms weigh like terms found in one article.
+        let df = self.df.get(term).copied().unwrap_or(0).max(1) as f32;
+        (1.0 + (n - df + 0.5) / (df + 0.5)).ln()
+    }
+
+    /// Stemmed query terms, with unknown words read as the knowledge-base
+    /// word they are a typo of.
+    fn query_terms(&self, text: &str) -> Vec<String> {
+        let mut out: Vec<String> = Vec::new();
+        let mut seen = std::collections::HashSet::new();
+        for word in self.analyzer.content_words(text) {
+            if !seen.insert(word.clone()) {
+                continue;
+            }
+            let mut term = self.analyzer.stem(&word);
+            if !self.df.contains_key(&term)
+                && let Some(fixed) = self.vocabulary.iter().find(|v| is_typo_of(&word, v))
+            {
+                term = self.analyzer.stem(fixed);
+            }
+            if !out.contains(&term) {
+                out.push(term);
+            }
+            if out.len() >= MAX_QUERY_TERMS {
+                break;
+            }
+        }
+        out
+    }
+
+    /// How well `term` is matched by `present`: fully by itself, partly by
+    /// a synonym.
+    fn matched(&self, term: &str, present: impl Fn(&str) -> bool) -> f32 {
+        if present(term) {
+            1.0
+        } else if self.analyzer.synonyms(term).iter().any(|s| present(s)) {
+            SYNONYM_CREDIT
+        } else {
+            0.0
+        }
+    }
+
+    /// The idf-weighted share of `terms` (with their weights) the article contains.
+    fn coverage(&self, article: &Article, terms: &[(&String, f32)]) -> f32 {
+        let total: f32 = terms.iter().map(|(t, w)| w * self.idf(t)).sum();
+        let covered: f32 = terms
+            .iter()
+            .map(|(t, w)| w * self.idf(t) * self.matched(t, |x| article.tf.contains_key(x)))
+            .sum();
+        if total > 0.0 { covered / total } else { 0.0 }
+    }
+
+    /// The idf-weighted share of the article's title terms found (or a
+    /// synonym of them) in `asked`.
+    fn title_coverage(&self, article: &Article, asked: &[&String]) -> f32 {
+        let total: f32 = article.title_terms.iter().map(|t| self.idf(t)).sum();
+        let found: f32 = article
+            .title_terms
+            .iter()
+            .map(|t| self.idf(t) * self.matched(t, |x| asked.iter().any(|a| *a == x)))
+            .sum();
+        if total > 0.0 { found / total } else { 0.0 }
+    }
+
+    fn score(&self, article: &Article, question: &[String], context: &Context) -> Score {
+        let lift = |q: f32, h: f32| (q + (1.0 - q) * TITLE_LIFT * h).clamp(0.0, 1.0) + 0.0;
+        let own: Vec<(&String, f32)> = question.iter().map(|t| (t, 1.0)).collect();
+        let own_asked: Vec<&String> = question.iter().collect();
+        let q = self.coverage(article, &own);
+        let standalone = lift(q, self.title_coverage(article, &own_asked));
+
+        let all_asked: Vec<&String> = question.iter().chain(&context.terms).collect();
+        let h = self.title_coverage(article, &all_asked);
+        let confidence = if context.terms.is_empty() {
+            standalone
+        } else {
+            // The reference back ("it", "and …") is one more question term
+            // that stands for the earlier topic: it weighs as much as an
+            // average context term and is covered as far as the article
+            // covers the context.
+            let ctx: Vec<(&String, f32)> = context.terms.iter().map(|t| (t, 1.0)).collect();
+            let reference = ctx.iter().map(|(t, _)| self.idf(t)).sum::<f32>() / ctx.len() as f32;
+            let own_weight: f32 = question.iter().map(|t| self.idf(t)).sum();
+            let q_ctx = (q * own_weight + reference * self.coverage(article, &ctx))
+                / (own_weight + reference);
+            // The new terms must be covered too: both readings must agree.
+            let follow_up = if question.is_empty() {
+                lift(q_ctx, h)
+            } else {
+                lift(q, h).min(lift(q_ctx, h))
+            };
+            if context.pointer {
+                follow_up
+            } else {
+                follow_up.max(standalone)
+            }
+        };
+        let bm25_term = |t: &String, w: f32| {
+            let tf = article.tf.get(t).copied().unwrap_or(0.0);
+            w * self.idf(t) * tf * (K1 + 1.0)
+                / (tf + K1 * (1.0 - B + B * article.len / self.avg_len))
+        };
+        let bm25 = question.iter().map(|t| bm25_term(t, 1.0)).sum::<f32>()
+            + context
+                .terms
+                .iter()
+                .map(|t| bm25_term(t, CONTEXT_WEIGHT))
+                .sum::<f32>();
+        Score {
+            confidence,
+            title: h,
+            bm25,
+        }
+    }
+
+    /// Whether a turn leans on the one before it, and how: `Some(true)`
+    /// when it points back with a pronoun ("how much does *it* cost?"),
+    /// `Some(false)` when it only continues ("and shipping?") or is a
+    /// single term, `None` when it stands on its own.
+    fn leans(&self, text: &str, question: &[String]) -> Option<bool> {
+        if question.len() > FOLLOW_UP_TERMS {
+            return None;
+        }
+        let folded = words(&fold(text));
+        let joined = format!(" {} ", folded.join(" "));
+        let opener = FOLLOW_UP_OPENERS
+            .iter()
+            .any(|o| joined.starts_with(&format!(" {o} ")));
+        let pointer = folded
+            .iter()
+            .any(|w| FOLLOW_UP_POINTERS.contains(&w.as_str()));
+        if pointer {
+            Some(true)
+        } else if opener || question.len() <= 1 {
+            Some(false)
+        } else {
+            None
+        }
+    }
+
+    /// The context a follow-up leans on: the terms of the previous answered
+    /// visitor turn, and of the ones before it while they were follow-ups
+    /// too. Empty when `text` stands on its own.
+    fn context(&self, history: &[Exchange], text: &str, question: &[String]) -> Context {
+        let Some(pointer) = self.leans(text, question) else {
+            return Context::default();
+        };
+        let mut terms: Vec<String> = Vec::new();
+        for e in history
+            .iter()
+            .rev()
+            .filter(|e| e.answer.is_some())
+            .take(MAX_CONTEXT_TURNS)
+        {
+            let earlier = self.query_terms(&e.turn.text);
+            let leaned = self.leans(&e.turn.text, &earlier).is_some();
+            terms.extend(earlier);
+            if !leaned {
+                break;
+            }
+        }
+        terms.retain(|t| !question.contains(t));
+        terms.sort();
+        terms.dedup();
+        Context { terms, pointer }
+    }
+
+    /// The best answer to `text` given the conversation so far, with a
+    /// confidence in [0, 1] computed as the module docs explain.
+    pub fn answer(&self, history: &[Exchange], text: &str) -> Candidate {
+        if let Some(reply) = small_talk(text) {
+            return reply;
+        }
+        let question = self.query_terms(text);
+        let context = self.context(history, text, &question);
+        if question.is_empty() && !context.pointer {
+            return Candidate {
+                text: String::new(),
+                confidence: 0.0,
+                articles: Vec::new(),
+            };
+        }
+        let best = self
+            .articles
+            .iter()
+            .map(|a| (a, self.score(a, &question, &context)))
+            .max_by(|(_, x), (_, y)| {
+                x.confidence
+                    .total_cmp(&y.confidence)
+                    .then(x.title.total_cmp(&y.title))
+                    .then(x.bm25.total_cmp(&y.bm25))
+            });
+        match best {
+            // An article that shares no term with the question is no answer.
+            Some((article, score)) if score.confidence > 0.0 => Candidate {
+                text: article.body.clone(),
+                confidence: score.confidence,
+                articles: vec![article.title.clone()],
+            },
+            _ => Candidate {
+                text: String::new(),
+                confidence: 0.0,
+                articles: Vec::new(),
+            },
+        }
+    }
+}
+
+/// What a follow-up leans on.
+#[derive(Debug, Default)]
+struct Context {
+    terms: Vec<String>,
+    /// The turn points back with a pronoun, so it cannot stand alone.
+    pointer: bool,
+}
+
+/// A reply to a turn that is only a greeting or thanks.
+fn small_talk(text: &str) -> Option<Candidate> {
+    let ws = words(&fold(text));
+    if ws.is_empty() {
+        return None;
+    }
+    let reply = if ws.iter().all(|w| GREETINGS.contains(&w.as_str())) {
+        "Hello! What can I help you with?"
+    } else if ws
+        .iter()
+        .all(|w| THANKS.contains(&w.as_str()) || GREETINGS.contains(&w.as_str()))
+    {
+        "You're welcome! Is there anything else I can help you with?"
+    } else {
+        return None;
+    };
+    Some(Candidate {
+        text: reply.into(),
+        confidence: 1.0,
+        articles: Vec::new(),
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::handoff::Turn;
+
+    const SHOP: &str = include_str!("../../../eval/kb-shop.md");
+
+    fn kb() -> KnowledgeBase {
+        KnowledgeBase::parse(SHOP).unwrap()
+    }
+
+    fn ask(kb: &KnowledgeBase, turns: &[&str]) -> Candidate {
+        let mut history = Vec::new();
+        let (last, earlier) = turns.split_last().unwrap();
+        for t in earlier {
+            let answer = kb.answer(&history, t);
+            history.push(Exchange {
+                turn: Turn {
+                    text: t.to_string(),
+                    ..Turn::default()
+                },
+                answer: Some(answer),
+            });
+        }
+        kb.answer(&history, last)
+    }
+
+    #[test]
+    fn parses_articles() {
+        let kb = kb();
+        assert_eq!(kb.articles(), 14);
+        assert_eq!(kb.language(), Language::English);
+        let c = ask(&kb, &["How do I reset my password?"]);
+        assert_eq!(c.articles, ["How do I reset my password?"]);
+        assert!(c.text.starts_with("Click \"Forgot password\""));
+        assert!(c.text.ends_with("24 hours."));
+    }
+
+    #[test]
+    fn parse_errors_name_the_article() {
+        assert_eq!(KnowledgeBase::parse("").unwrap_err(), KnowledgeError::Empty);
+        assert_eq!(
+            KnowledgeBase::parse("# Title\n\nJust text.\n").unwrap_err(),
+            KnowledgeError::Empty
+        );
+        let e =
+            KnowledgeBase::parse("# T\n## First?\nYes.\n## Second?\n\n## Third?\nNo.").unwrap_err();
+        assert_eq!(
+            e,
+            KnowledgeError::NoBody {
+                title: "Second?".into(),
+                line: 4
+            }
+        );
+        assert_eq!(
+            e.to_string(),
+            "line 4: article \"Second?\" has no answer text under its heading"
+        );
+        assert_eq!(
+            KnowledgeBase::parse("## \nText").unwrap_err(),
+            KnowledgeError::Untitled { line: 1 }
+        );
+    }
+
+    #[test]
+    fn headings_in_code_blocks_and_subheadings_stay_in_the_body() {
+        let kb = KnowledgeBase::parse(
+            "## How do I script it?\n```\n## not a heading\n```\n### Details\nMore.\n",
+        )
+        .unwrap();
+        assert_eq!(kb.articles(), 1);
+        assert!(ask(&kb, &["script"]).text.contains("### Details"));
+    }
+
+    #[test]
+    fn separates_answered_from_unanswered_questions() {
+        let kb = kb();
+        let answered = [
+            "How long does shipping take to Germany?",
+            "Hi! what's your return policy?",
+            "Can I pay with PayPal?",
+            "I forgot my password, how do I reset it?",
+            "Do you ship to Canada?",
+            "How do refunds work? It's only about 20 EUR.",
+            "Where is my parcel?",
+            "Where is my order?",
+            "Do you have a store in Berlin?",
+            "Do you sell gift cards?",
+            "How should I clean leather shoes?",
+            "Can I cancel my order?",
+            "How much is express shipping?",
+            "How long does shiping take?",
+        ];
+        for q in answered {
+            let c = ask(&kb, &[q]);
+            assert!(c.confidence >= 0.85, "{q}: {c:?}");
+        }
+        let unanswered = [
+            "Do you accept Bitcoin?",
+            "Is there a two-year warranty on the soles?",
+            "What's the weather like in Lisbon tomorrow?",
+            "Do you sell handbags?",
+            "Can I get a discount for students?",
+            "Wie lange dauert der Versand?",
+            "asdfghjkl",
+        ];
+        for q in unanswered {
+            let c = ask(&kb, &[q]);
+            assert!(c.confidence <= 0.7, "{q}: {c:?}");
+        }
+    }
+
+    #[test]
+    fn follow_ups_use_the_previous_turn() {
+        let kb = kb();
+        let c = ask(
+            &kb,
+            &["Do you ship to Canada?", "And how much does it cost?"],
+        );
+        assert_eq!(c.articles, ["How much does shipping cost?"]);
+        assert!(c.confidence >= 0.85, "{c:?}");
+        let c = ask(
+            &kb,
+            &["Do you have a physical store?", "What about Saturdays?"],
+        );
+        assert_eq!(c.articles, ["Do you have a physical store?"]);
+        assert!(c.confidence >= 0.85, "{c:?}");
+        let c = ask(
+            &kb,
+            &[
+                "Do you have a store in Berlin?",
+                "Can I bring my dog into the store?",
+            ],
+        );
+        assert!(c.confidence <= 0.7, "{c:?}");
+        let c = ask(&kb, &["How long does shipping take?", "Is it waterproof?"]);
+        assert!(c.confidence <= 0.7, "context alone never answers: {c:?}");
+        let c = ask(&kb, &["Do you offer gift cards?", "How much do they cost?"]);
+        assert!(
+            c.confidence < 0.75,
+            "“they” are gift cards, not shipping: {c:?}"
+        );
+        let c = ask(&kb, &["How do refunds work?", "How long does that take?"]);
+        assert!(
+            c.confidence < 0.75,
+            "the shipping time is not the refund time: {c:?}"
+        );
+        let c = ask(&kb, &["Do you ship to Canada?", "How long does it take?"]);
+        assert_eq!(c.articles, ["How long does shipping take?"]);
+        assert!(c.confidence >= 0.85, "{c:?}");
+        let c = ask(&kb, &["How do refunds work?", "Where is my parcel?"]);
+        assert_eq!(
+            c.articles,
+            ["How do I track my order?"],
+            "a new topic is read on its own"
+        );
+        assert!(c.confidence >= 0.85, "{c:?}");
+    }
+
+    #[test]
+    fn small_talk_is_answered() {
+        let kb = kb();
+        for t in ["Hello", "hi there!", "Thanks!", "ok thank you", "Danke"] {
+            let c = ask(&kb, &[t]);
+            assert_eq!(c.confidence, 1.0, "{t}");
+            assert!(c.articles.is_empty());
+        }
+        assert_eq!(ask(&kb, &[""]).confidence, 0.0);
+        assert_eq!(ask(&kb, &["🙂"]).confidence, 0.0);
+    }
+
+    #[test]
+    fn confidence_stays_in_range_on_odd_input() {
+        let kb = kb();
+        for t in [
+            "",
+            "??",
+            "the the the",
+            &"shipping ".repeat(2000),
+            "ﷺ ǅ 𝔘𝔫𝔦𝔠𝔬𝔡𝔢",
+            "\u{0}\u{1}",
+            "shipping\u{0301}",
+        ] {
+            let c = ask(&kb, &["Do you ship?", t]);
+            assert!((0.0..=1.0).contains(&c.confidence), "{t}: {c:?}");
+        }
+    }
+}
