@@ -89,7 +89,7 @@ async fn the_whole_journey_hands_off_and_back_in_one_thread() {
     assert!(matches!(&answer.body, EventBody::Assistant { text, .. } if text.contains("PayPal")), "{answer:?}");
 
     // One continuous log, in order, with no break and no restart.
-    let log = server_log(&server, &token).await;
+    let log = full_log(&server, &token).await;
     let kinds: Vec<&str> = log.iter().map(|e| e.body.kind()).collect();
     assert_eq!(
         kinds,
@@ -126,7 +126,7 @@ async fn the_button_hands_off_and_the_assistant_stays_paused() {
     replay.hello(Some(&token), started.seq).await;
     let after = replay.event().await;
     assert!(matches!(after.body, EventBody::Visitor { ref client_id, .. } if client_id == "m2"));
-    let log = server_log(&server, &token).await;
+    let log = full_log(&server, &token).await;
     assert!(!log.iter().skip_while(|e| e.seq <= started.seq).any(|e| matches!(e.body, EventBody::Assistant { .. })), "{log:?}");
 }
 
@@ -161,21 +161,4 @@ async fn a_typed_request_for_a_person_hands_off() {
     visitor.say("m1", "Can I speak to a human please?").await;
     visitor.event_where(|b| matches!(b, EventBody::Visitor { .. })).await;
     assert!(matches!(visitor.event().await.body, EventBody::HandoffStarted { .. }));
-}
-
-/// The whole log of a conversation, as a reconnecting visitor receives it.
-async fn server_log(server: &TestServer, token: &str) -> Vec<Event> {
-    let mut visitor = server.visitor().await;
-    let VisitorUpdate::Welcome { .. } = visitor.hello(Some(token), 0).await else { panic!("welcome") };
-    // The backlog is sent before any request is read, so the error for a
-    // bad frame marks its end without changing anything.
-    visitor.send_raw(tokio_tungstenite::tungstenite::Message::text("{}")).await;
-    let mut events = Vec::new();
-    loop {
-        match visitor.next().await {
-            VisitorUpdate::Event { event } => events.push(event),
-            VisitorUpdate::Error { code: ErrorCode::BadFrame, .. } => return events,
-            other => panic!("unexpected {other:?}"),
-        }
-    }
 }

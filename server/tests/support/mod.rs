@@ -181,6 +181,12 @@ impl Client<VisitorRequest, VisitorUpdate> {
         .await
     }
 
+    /// Says something the assistant answers, and waits for the answer.
+    pub async fn ask(&mut self, client_id: &str, text: &str) -> Event {
+        self.say(client_id, text).await;
+        self.event_where(|b| matches!(b, EventBody::Assistant { .. })).await
+    }
+
     /// The next event frame.
     pub async fn event(&mut self) -> Event {
         self.until(|u| match u {
@@ -241,5 +247,28 @@ pub async fn new_conversation(visitor: &mut Client<VisitorRequest, VisitorUpdate
     match visitor.hello(None, 0).await {
         VisitorUpdate::Welcome { token: Some(token), state: ConversationState::Assistant, .. } => token,
         other => panic!("expected a welcome with a token, got {other:?}"),
+    }
+}
+
+/// The whole log of a conversation, as a reconnecting visitor receives it.
+pub async fn full_log(server: &TestServer, token: &str) -> Vec<Event> {
+    let mut visitor = server.visitor().await;
+    let welcome = visitor.hello(Some(token), 0).await;
+    assert!(matches!(welcome, VisitorUpdate::Welcome { .. }), "{welcome:?}");
+    backlog(&mut visitor).await
+}
+
+/// The events replayed after `welcome`. The backlog is sent before any
+/// request is read, so the error for an empty frame marks its end without
+/// changing anything.
+pub async fn backlog(visitor: &mut Client<VisitorRequest, VisitorUpdate>) -> Vec<Event> {
+    visitor.send_raw(Message::text("{}")).await;
+    let mut events = Vec::new();
+    loop {
+        match visitor.next().await {
+            VisitorUpdate::Event { event } => events.push(event),
+            VisitorUpdate::Error { code: ErrorCode::BadFrame, .. } => return events,
+            other => panic!("unexpected {other:?}"),
+        }
     }
 }

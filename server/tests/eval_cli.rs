@@ -1,0 +1,70 @@
+//! `baton eval` as CI and people run it: the real binary on the repository's
+//! copies of the shared knowledge base and sample cases.
+
+use std::path::{Path, PathBuf};
+use std::process::Command;
+
+fn repo(path: &str) -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR")).join("..").join(path)
+}
+
+fn eval(kb: &Path, cases: &Path, check: bool) -> std::process::Output {
+    let mut command = Command::new(env!("CARGO_BIN_EXE_baton"));
+    command.arg("eval").arg("--kb").arg(kb).arg(cases);
+    if check {
+        command.arg("--check");
+    }
+    command.output().expect("baton runs")
+}
+
+#[test]
+fn every_sample_case_passes_with_check() {
+    let out = eval(&repo("eval/kb-shop.md"), &repo("eval/sample-cases.jsonl"), true);
+    let stdout = String::from_utf8(out.stdout).unwrap();
+    assert!(out.status.success(), "{stdout}\n{}", String::from_utf8_lossy(&out.stderr));
+
+    let cases = std::fs::read_to_string(repo("eval/sample-cases.jsonl")).unwrap();
+    let lines: Vec<serde_json::Value> = stdout.lines().map(|l| serde_json::from_str(l).unwrap()).collect();
+    assert_eq!(lines.len(), cases.lines().count() + 1, "one line per case, then the summary");
+    for line in &lines[..lines.len() - 1] {
+        for key in ["id", "handoff", "mechanism", "turn", "reason"] {
+            assert!(line.get(key).is_some(), "{key} missing in {line}");
+        }
+    }
+    assert_eq!(lines.last().unwrap()["summary"]["failed"], serde_json::json!([]));
+}
+
+#[test]
+fn the_shared_copies_are_in_sync() {
+    let shared = repo("../shared/eval");
+    if !shared.is_dir() {
+        return; // a clone outside the team folder has only the repository's copies
+    }
+    for file in ["kb-shop.md", "sample-cases.jsonl"] {
+        let ours = std::fs::read_to_string(repo(&format!("eval/{file}"))).unwrap();
+        let theirs = std::fs::read_to_string(shared.join(file)).unwrap();
+        assert_eq!(ours, theirs, "eval/{file} differs from ../shared/eval/{file}");
+    }
+}
+
+#[test]
+fn check_fails_on_a_mismatch_and_bad_lines_are_named() {
+    let dir = tempfile::tempdir().unwrap();
+    let wrong = dir.path().join("wrong.jsonl");
+    std::fs::write(
+        &wrong,
+        r#"{"id":"claims-no-handoff","turns":[{"text":"I want to speak to a human"}],"expect":{"handoff":false}}"#,
+    )
+    .unwrap();
+    let kb = repo("eval/kb-shop.md");
+    assert!(eval(&kb, &wrong, false).status.success(), "without --check it reports and exits 0");
+    let checked = eval(&kb, &wrong, true);
+    assert!(!checked.status.success());
+    assert!(String::from_utf8_lossy(&checked.stderr).contains("claims-no-handoff"));
+
+    let broken = dir.path().join("broken.jsonl");
+    std::fs::write(&broken, "{\"id\":\"ok\",\"turns\":[{\"text\":\"hi\"}],\"expect\":{\"handoff\":false}}\nnot json\n").unwrap();
+    let out = eval(&kb, &broken, false);
+    assert!(!out.status.success());
+    assert!(String::from_utf8_lossy(&out.stderr).contains("line 2"), "{}", String::from_utf8_lossy(&out.stderr));
+}
