@@ -15,6 +15,7 @@
 //!   environment; [`eval`] runs recorded cases through the same engine.
 
 pub mod assistant;
+pub mod cli;
 pub mod clock;
 pub mod config;
 pub mod desk;
