@@ -1,0 +1,79 @@
+//! The agent HTTP API: sign in, sign out, who am I. The session is an
+//! HttpOnly cookie the browser keeps; these calls only see status codes.
+
+use baton_shared::domain::AgentRef;
+use serde::Deserialize;
+use wasm_bindgen::{JsCast, JsValue};
+use wasm_bindgen_futures::JsFuture;
+use web_sys::{Headers, RequestCredentials, RequestInit, Response};
+
+#[derive(Clone, Debug, PartialEq)]
+pub enum ApiError {
+    /// 401: not signed in, or wrong credentials (with the server's words).
+    Unauthorized(String),
+    /// No answer, or one that makes no sense.
+    Unreachable,
+}
+
+impl ApiError {
+    pub fn message(&self) -> String {
+        match self {
+            Self::Unauthorized(message) => message.clone(),
+            Self::Unreachable => "The server cannot be reached. Try again in a moment.".into(),
+        }
+    }
+}
+
+#[derive(Deserialize)]
+struct ErrorBody {
+    error: String,
+}
+
+pub async fn me() -> Result<AgentRef, ApiError> {
+    let (status, body) = call("GET", "/api/me", None).await?;
+    parse(status, &body)
+}
+
+pub async fn login(email: &str, password: &str) -> Result<AgentRef, ApiError> {
+    let body = serde_json::json!({ "email": email, "password": password }).to_string();
+    let (status, body) = call("POST", "/api/login", Some(body)).await?;
+    parse(status, &body)
+}
+
+pub async fn logout() -> Result<(), ApiError> {
+    call("POST", "/api/logout", None).await.map(drop)
+}
+
+fn parse(status: u16, body: &str) -> Result<AgentRef, ApiError> {
+    match status {
+        200 => serde_json::from_str(body).map_err(|_| ApiError::Unreachable),
+        401 => Err(ApiError::Unauthorized(
+            serde_json::from_str::<ErrorBody>(body)
+                .map_or_else(|_| "Please sign in.".into(), |b| b.error),
+        )),
+        _ => Err(ApiError::Unreachable),
+    }
+}
+
+async fn call(method: &str, path: &str, json: Option<String>) -> Result<(u16, String), ApiError> {
+    let init = RequestInit::new();
+    init.set_method(method);
+    init.set_credentials(RequestCredentials::SameOrigin);
+    if let Some(json) = json {
+        let headers = Headers::new().map_err(|_| ApiError::Unreachable)?;
+        headers
+            .set("content-type", "application/json")
+            .map_err(|_| ApiError::Unreachable)?;
+        init.set_headers(&headers);
+        init.set_body(&JsValue::from_str(&json));
+    }
+    let window = web_sys::window().ok_or(ApiError::Unreachable)?;
+    let response: Response = JsFuture::from(window.fetch_with_str_and_init(path, &init))
+        .await
+        .map_err(|_| ApiError::Unreachable)?
+        .unchecked_into();
+    let text = JsFuture::from(response.text().map_err(|_| ApiError::Unreachable)?)
+        .await
+        .map_err(|_| ApiError::Unreachable)?;
+    Ok((response.status(), text.as_string().unwrap_or_default()))
+}

@@ -1,0 +1,126 @@
+//! How the console words numbers and kinds: waiting times, confidence
+//! against the threshold, handoff mechanisms. Plain functions, tested natively.
+
+use baton_shared::domain::{Brief, ConversationState, Mechanism, QueueEntry};
+
+/// How long someone has waited, coarse enough to read at a glance:
+/// "<1 min", "3 min", "2 h 5 min", "3 d".
+pub fn waited(ms: f64) -> String {
+    let minutes = (ms.max(0.0) / 60_000.0) as u64;
+    match minutes {
+        0 => "<1 min".into(),
+        1..60 => format!("{minutes} min"),
+        60..1440 => format!("{} h {} min", minutes / 60, minutes % 60),
+        _ => format!("{} d", minutes / 1440),
+    }
+}
+
+/// The confidence against the threshold: "0.42 < 0.80" (or just "0.42").
+pub fn confidence(brief: &Brief) -> Option<String> {
+    let value = brief.confidence?;
+    Some(match brief.threshold {
+        Some(threshold) => {
+            let op = if value < threshold { "<" } else { "≥" };
+            format!("{value:.2} {op} {threshold:.2}")
+        }
+        None => format!("{value:.2}"),
+    })
+}
+
+pub fn mechanism(mechanism: Mechanism, rule: Option<&str>) -> String {
+    match (mechanism, rule) {
+        (Mechanism::User, _) => "User request".into(),
+        (Mechanism::Rule, Some(rule)) => format!("Rule: {rule}"),
+        (Mechanism::Rule, None) => "Rule".into(),
+        (Mechanism::Confidence, _) => "Low confidence".into(),
+    }
+}
+
+/// Who has a queued conversation, for the queue list.
+pub fn holder(entry: &QueueEntry) -> String {
+    match &entry.agent {
+        Some(agent) => format!("Claimed by {}", agent.name),
+        None => "Waiting".into(),
+    }
+}
+
+pub fn state(state: ConversationState, agent: Option<&str>) -> String {
+    match (state, agent) {
+        (ConversationState::Assistant, _) => "With the assistant".into(),
+        (ConversationState::Queued, _) => "Waiting for a person".into(),
+        (ConversationState::Human, Some(agent)) => format!("With {agent}"),
+        (ConversationState::Human, None) => "With a person".into(),
+        (ConversationState::Closed, _) => "Closed".into(),
+    }
+}
+
+/// A page URL worth linking to; anything else (`javascript:`…) shows as text.
+pub fn safe_link(url: &str) -> Option<&str> {
+    (url.starts_with("https://") || url.starts_with("http://")).then_some(url)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn waiting_times_read_at_a_glance() {
+        assert_eq!(waited(-5.0), "<1 min");
+        assert_eq!(waited(59_000.0), "<1 min");
+        assert_eq!(waited(3.5 * 60_000.0), "3 min");
+        assert_eq!(waited(125.0 * 60_000.0), "2 h 5 min");
+        assert_eq!(waited(3.0 * 86_400_000.0), "3 d");
+    }
+
+    fn brief(confidence: Option<f32>, threshold: Option<f32>) -> Brief {
+        Brief {
+            mechanism: Mechanism::Confidence,
+            rule: None,
+            reason: String::new(),
+            confidence,
+            threshold,
+            turn: 1,
+            intent: String::new(),
+            tried: vec![],
+            withheld_draft: None,
+            next_step: String::new(),
+            identity: None,
+            page: None,
+            out_of_hours: None,
+            at: 0,
+        }
+    }
+
+    #[test]
+    fn confidence_is_shown_against_the_threshold() {
+        assert_eq!(
+            confidence(&brief(Some(0.42), Some(0.8))).as_deref(),
+            Some("0.42 < 0.80")
+        );
+        assert_eq!(
+            confidence(&brief(Some(0.9), Some(0.8))).as_deref(),
+            Some("0.90 ≥ 0.80")
+        );
+        assert_eq!(confidence(&brief(Some(0.5), None)).as_deref(), Some("0.50"));
+        assert_eq!(confidence(&brief(None, Some(0.8))), None);
+    }
+
+    #[test]
+    fn mechanisms_and_states_have_words() {
+        assert_eq!(
+            mechanism(Mechanism::Rule, Some("refund_over_limit")),
+            "Rule: refund_over_limit"
+        );
+        assert_eq!(mechanism(Mechanism::User, None), "User request");
+        assert_eq!(state(ConversationState::Human, Some("Mia")), "With Mia");
+    }
+
+    #[test]
+    fn only_web_pages_become_links() {
+        assert_eq!(
+            safe_link("https://shop.example/cart"),
+            Some("https://shop.example/cart")
+        );
+        assert_eq!(safe_link("javascript:alert(1)"), None);
+    }
+}

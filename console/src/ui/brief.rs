@@ -1,0 +1,124 @@
+//! The brief: why a conversation came to a person and what they need to
+//! pick it up without asking the visitor to repeat themselves.
+
+use baton_shared::domain::{Brief, ConversationDetail, Identity};
+use leptos::prelude::*;
+
+use crate::format;
+
+#[component]
+pub fn BriefCard(detail: Memo<Option<ConversationDetail>>) -> impl IntoView {
+    let brief = Memo::new(move |_| detail.with(|d| d.as_ref().and_then(|d| d.brief.clone())));
+    let page = Memo::new(move |_| detail.with(|d| d.as_ref().and_then(|d| d.page.clone())));
+    view! {
+        <aside class="brief" data-console="brief" aria-label="Brief">
+            <h3>"Brief"</h3>
+            {move || match brief.get() {
+                Some(brief) => view! { <Facts brief/> }.into_any(),
+                None => view! {
+                    <p class="muted">"No handoff yet: the assistant has handled this conversation."</p>
+                    <dl>
+                        <dt>"Page"</dt>
+                        <dd data-console="page">{move || page.get().map(|p| view! { <Page url=p/> })}</dd>
+                    </dl>
+                }.into_any(),
+            }}
+        </aside>
+    }
+}
+
+#[component]
+fn Facts(brief: Brief) -> impl IntoView {
+    let confidence = format::confidence(&brief);
+    let tried = brief.tried.clone();
+    view! {
+        <dl>
+            <dt>"Mechanism"</dt>
+            <dd data-console="mechanism" data-mechanism=brief.mechanism.as_str()>
+                {format::mechanism(brief.mechanism, brief.rule.as_deref())}
+                <span class="muted">{format!(" · turn {}", brief.turn)}</span>
+            </dd>
+            <dt>"Reason"</dt>
+            <dd data-console="reason">{brief.reason.clone()}</dd>
+            <dt>"Intent"</dt>
+            <dd data-console="intent">{brief.intent.clone()}</dd>
+            {confidence.map(|c| view! {
+                <dt>"Confidence"</dt>
+                <dd data-console="confidence">{c}</dd>
+            })}
+            <dt>"Tried"</dt>
+            <dd data-console="tried">
+                {if tried.is_empty() {
+                    view! { <span class="muted">"Nothing yet."</span> }.into_any()
+                } else {
+                    view! {
+                        <ol>
+                            {tried.into_iter().map(|a| view! {
+                                <li>
+                                    <q>{a.question}</q>
+                                    <p>{a.answer}</p>
+                                    <p class="muted">
+                                        {format!("confidence {:.2}", a.confidence)}
+                                        {(!a.articles.is_empty()).then(|| format!(" · articles: {}", a.articles.join(", ")))}
+                                    </p>
+                                </li>
+                            }).collect_view()}
+                        </ol>
+                    }.into_any()
+                }}
+            </dd>
+            {brief.withheld_draft.clone().map(|draft| view! {
+                <dt>"Withheld draft"</dt>
+                <dd data-console="draft" class="draft">{draft}</dd>
+            })}
+            <dt>"Next step"</dt>
+            <dd data-console="next-step">{brief.next_step.clone()}</dd>
+            <dt>"Visitor"</dt>
+            <dd data-console="identity">{identity(brief.identity.as_ref())}</dd>
+            <dt>"Page"</dt>
+            <dd data-console="page">{brief.page.clone().map(|p| view! { <Page url=p/> })}</dd>
+            {brief.out_of_hours.clone().map(|back| view! {
+                <dt>"Out of hours"</dt>
+                <dd>{format!("People are back {back}")}</dd>
+            })}
+        </dl>
+    }
+}
+
+/// Who the visitor is, with whether the host site vouched for it.
+fn identity(identity: Option<&Identity>) -> String {
+    let Some(id) = identity else {
+        return "Anonymous".into();
+    };
+    let mut parts: Vec<String> = [&id.name, &id.email, &id.user_id]
+        .into_iter()
+        .flatten()
+        .cloned()
+        .collect();
+    if let Some(tier) = &id.tier {
+        parts.push(format!("tier {tier}"));
+    }
+    if parts.is_empty() {
+        return "Anonymous".into();
+    }
+    parts.push(
+        if id.verified {
+            "verified"
+        } else {
+            "unverified"
+        }
+        .into(),
+    );
+    parts.join(" · ")
+}
+
+#[component]
+fn Page(url: String) -> impl IntoView {
+    match format::safe_link(&url) {
+        Some(href) => {
+            let href = href.to_owned();
+            view! { <a href=href target="_blank" rel="noopener noreferrer">{url}</a> }.into_any()
+        }
+        None => view! { <span>{url}</span> }.into_any(),
+    }
+}

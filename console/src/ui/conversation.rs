@@ -1,0 +1,235 @@
+//! The open conversation: its state and the agent's actions, the
+//! transcript, the reply box, and the brief beside them.
+
+use baton_shared::domain::{ConversationDetail, ConversationState};
+use baton_widget::transcript::{Author, Line};
+use leptos::ev::KeyboardEvent;
+use leptos::html;
+use leptos::prelude::*;
+
+use super::brief::BriefCard;
+use crate::connection::Console;
+use crate::format;
+
+/// What the agent may do right now.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+struct Allowed {
+    claim: bool,
+    resume: bool,
+    close: bool,
+    reply: bool,
+}
+
+#[component]
+pub fn Pane(console: Console) -> impl IntoView {
+    let open = Memo::new(move |_| console.desk.with(|d| d.opened.as_ref().map(|o| o.id)));
+    move || match open.get() {
+        Some(id) => view! { <Conversation console id/> }.into_any(),
+        None => view! {
+            <section class="conversation empty">
+                <p class="muted">"Pick a conversation from the queue."</p>
+            </section>
+        }
+        .into_any(),
+    }
+}
+
+#[component]
+fn Conversation(console: Console, id: i64) -> impl IntoView {
+    let detail: Memo<Option<ConversationDetail>> = Memo::new(move |_| {
+        console
+            .desk
+            .with(|d| d.opened.as_ref().and_then(|o| o.detail.clone()))
+    });
+    let allowed = Memo::new(move |_| {
+        console.desk.with(|d| Allowed {
+            claim: d.can_claim(),
+            resume: d.can_resume(),
+            close: d.can_close(),
+            reply: d.can_reply(),
+        })
+    });
+    let problem = Memo::new(move |_| console.desk.with(|d| d.problem.clone()));
+    let state = move || {
+        detail.with(|d| {
+            d.as_ref().map(|d| {
+                (
+                    d.state,
+                    format::state(d.state, d.agent.as_ref().map(|a| a.name.as_str())),
+                )
+            })
+        })
+    };
+    view! {
+        <section class="conversation" aria-label="Conversation">
+            <header class="conv-head">
+                <div>
+                    <h2>{format!("Conversation #{id}")}</h2>
+                    <span
+                        class="state"
+                        data-console="state"
+                        data-state=move || state().map(|(s, _)| s.as_str())
+                    >
+                        {move || state().map(|(_, text)| text).unwrap_or_else(|| "Loading…".into())}
+                    </span>
+                </div>
+                <div class="actions">
+                    <button type="button" class="primary" data-console="claim"
+                        disabled=move || !allowed.get().claim on:click=move |_| console.claim()>
+                        "Claim"
+                    </button>
+                    <button type="button" data-console="resume"
+                        disabled=move || !allowed.get().resume on:click=move |_| console.resume()>
+                        "Resume assistant"
+                    </button>
+                    <button type="button" data-console="close"
+                        disabled=move || !allowed.get().close on:click=move |_| console.close()>
+                        "Close"
+                    </button>
+                </div>
+            </header>
+            <p class="problem" role="alert" hidden=move || problem.with(Option::is_none)>
+                {move || problem.get().unwrap_or_default()}
+            </p>
+            <div class="conv-body">
+                <div class="thread">
+                    <Transcript console detail/>
+                    <Reply console can_reply=Signal::derive(move || allowed.get().reply) closed=Signal::derive(move || {
+                        detail.with(|d| d.as_ref().is_some_and(|d| d.state == ConversationState::Closed))
+                    })/>
+                </div>
+                <BriefCard detail/>
+            </div>
+        </section>
+    }
+}
+
+#[component]
+fn Transcript(console: Console, detail: Memo<Option<ConversationDetail>>) -> impl IntoView {
+    let lines = Memo::new(move |_| {
+        console.desk.with(|d| {
+            d.opened
+                .as_ref()
+                .map(|o| o.transcript.lines())
+                .unwrap_or_default()
+        })
+    });
+    // The visitor's name as the host site gave it, else "Visitor".
+    let visitor = Memo::new(move |_| {
+        detail.with(|d| {
+            d.as_ref()
+                .and_then(|d| d.brief.as_ref()?.identity.as_ref()?.name.clone())
+                .unwrap_or_else(|| "Visitor".into())
+        })
+    });
+    let log = NodeRef::<html::Div>::new();
+    Effect::new(move |_| {
+        lines.track();
+        request_animation_frame(move || {
+            if let Some(el) = log.get_untracked() {
+                el.set_scroll_top(el.scroll_height());
+            }
+        });
+    });
+    view! {
+        <div class="transcript" data-console="transcript" aria-live="polite" node_ref=log>
+            <For each=move || lines.get() key=Line::key children=move |line| view! { <Message line visitor/> }/>
+        </div>
+    }
+}
+
+#[component]
+fn Message(line: Line, visitor: Memo<String>) -> impl IntoView {
+    let author = line.author;
+    let pending = line.is_pending().then_some("true");
+    let meta = (author == Author::Assistant)
+        .then(|| {
+            let mut parts = Vec::new();
+            if let Some(c) = line.confidence {
+                parts.push(format!("confidence {c:.2}"));
+            }
+            if !line.articles.is_empty() {
+                parts.push(format!("articles: {}", line.articles.join(", ")));
+            }
+            parts.join(" · ")
+        })
+        .filter(|m| !m.is_empty());
+    let name = match author {
+        Author::Notice => None,
+        Author::Visitor => Some(Signal::derive(move || visitor.get())),
+        _ => {
+            let name = line.name.clone().unwrap_or_default();
+            Some(Signal::derive(move || name.clone()))
+        }
+    };
+    view! {
+        <div
+            class=format!("msg {}", author.as_str())
+            data-console="message"
+            data-author=author.as_str()
+            data-seq=line.seq.map(|s| s.to_string())
+            data-pending=pending
+        >
+            {name.map(|name| view! { <div class="author" data-console="author">{name}</div> })}
+            <div class="text" data-console="text">{line.text}</div>
+            {meta.map(|meta| view! { <div class="meta">{meta}</div> })}
+        </div>
+    }
+}
+
+#[component]
+fn Reply(console: Console, can_reply: Signal<bool>, closed: Signal<bool>) -> impl IntoView {
+    let draft = RwSignal::new(String::new());
+    let input = NodeRef::<html::Textarea>::new();
+    let send = move || {
+        let text = draft.get_untracked();
+        if can_reply.get_untracked() && !text.trim().is_empty() {
+            console.reply(&text);
+            draft.set(String::new());
+        }
+    };
+    let on_keydown = move |ev: KeyboardEvent| {
+        if ev.key() == "Enter" && !ev.shift_key() && !ev.is_composing() {
+            ev.prevent_default();
+            send();
+        }
+    };
+    // Claiming puts the cursor where the first reply goes.
+    Effect::new(move |_| {
+        if can_reply.get() {
+            request_animation_frame(move || {
+                if let Some(el) = input.get_untracked() {
+                    let _ = el.focus();
+                }
+            });
+        }
+    });
+    let placeholder = move || {
+        if can_reply.get() {
+            "Reply to the visitor… (Enter sends, Shift+Enter for a new line)"
+        } else if closed.get() {
+            "This conversation is closed."
+        } else {
+            "Claim the conversation to reply."
+        }
+    };
+    view! {
+        <div class="reply">
+            <textarea
+                data-console="reply-input"
+                rows="3"
+                aria-label="Reply"
+                placeholder=placeholder
+                disabled=move || !can_reply.get()
+                node_ref=input
+                prop:value=move || draft.get()
+                on:input=move |ev| draft.set(event_target_value(&ev))
+                on:keydown=on_keydown
+            ></textarea>
+            <button type="button" class="primary" data-console="reply-send"
+                disabled=move || !can_reply.get() on:click=move |_| send()>
+                "Send"
+            </button>
+        </div>
+    }
+}

@@ -1,0 +1,93 @@
+//! The entry point `loader.js` calls once the WebAssembly is instantiated.
+//!
+//! Built only with the `mount` feature (on by default), so the console can
+//! reuse this crate's logic without exporting the widget's entry point.
+
+use std::cell::RefCell;
+use std::rc::Rc;
+
+use baton_shared::protocol::VisitorRequest;
+use leptos::prelude::*;
+use wasm_bindgen::prelude::*;
+use web_sys::HtmlElement;
+
+use crate::chat::{Chat, Wire};
+use crate::codec;
+use crate::link::{Link, socket_url};
+use crate::session::Session;
+use crate::storage;
+use crate::ui::Widget;
+
+/// What the loader keeps to open and close the panel later.
+#[wasm_bindgen]
+pub struct WidgetHandle {
+    chat: Chat,
+}
+
+#[wasm_bindgen]
+impl WidgetHandle {
+    /// The launcher was clicked.
+    pub fn set_open(&self, open: bool) {
+        self.chat.set_open(open);
+    }
+}
+
+/// Draws the widget into `container` (inside the loader's shadow root) and
+/// talks to the server at `origin`. A visitor with a conversation in
+/// progress is reconnected at once, so the transcript is there when the
+/// panel opens; a new visitor connects only when they open the panel.
+/// `open` restores a panel left open on the previous page (the visitor
+/// opening it calls [`WidgetHandle::set_open`] instead). `on_close` is
+/// called when the visitor closes the panel from inside.
+#[wasm_bindgen]
+pub fn mount(
+    container: HtmlElement,
+    origin: String,
+    open: bool,
+    on_close: Option<js_sys::Function>,
+) -> WidgetHandle {
+    let wire = Rc::new(LinkWire {
+        url: socket_url(&origin, "/ws/visitor"),
+        link: RefCell::new(None),
+    });
+    let on_close = on_close.map(|f| {
+        Rc::new(move || {
+            let _ = f.call0(&JsValue::NULL);
+        }) as Rc<dyn Fn()>
+    });
+    let session = Session::new(storage::token());
+    let restore = session.has_token();
+    let chat = Chat::new(session, wire, on_close);
+    if restore {
+        chat.start();
+    }
+    chat.restore_open(open);
+    leptos::mount::mount_to(container, move || view! { <Widget chat/> }).forget();
+    WidgetHandle { chat }
+}
+
+/// The real wire: a [`Link`] to the visitor socket, carrying JSON frames
+/// (see [`codec`]).
+struct LinkWire {
+    url: String,
+    link: RefCell<Option<Link>>,
+}
+
+impl Wire for LinkWire {
+    fn connect(&self, chat: Chat) {
+        let link = Link::open(self.url.clone(), move |event| chat.link_event(event));
+        self.link.replace(Some(link));
+    }
+
+    fn send(&self, frame: &VisitorRequest) {
+        if let Some(link) = self.link.borrow().as_ref() {
+            link.send(&codec::encode(frame));
+        }
+    }
+
+    fn restart(&self) {
+        if let Some(link) = self.link.borrow().as_ref() {
+            link.restart();
+        }
+    }
+}

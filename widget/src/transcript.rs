@@ -1,0 +1,568 @@
+//! The transcript reducer: a conversation's event log as one client sees it.
+//!
+//! Both the widget and the console keep a [`Transcript`]. It holds the
+//! server's events in `seq` order plus the messages this client sent that the
+//! server has not echoed back yet ("pending", keyed by their client id), and
+//! derives from the log who answers the visitor ([`Responder`]) and what state
+//! the conversation is in. It never talks to the network: the session layers
+//! feed it frames and ask it what to resend.
+//!
+//! Rules:
+//! - An event whose `seq` is not above [`Transcript::last_seq`] was already
+//!   applied (a replay after a reconnect, or a second tab) and is ignored.
+//! - An event carrying the client id of a pending message replaces it.
+//! - An `ack` only marks the pending message with its `seq`: events below it
+//!   may still be on their way, so `last_seq` moves only with events.
+
+use baton_shared::domain::{ConversationState, Event, EventBody, Millis, Responder, Seq};
+
+/// Who wrote a line, named as the DOM's `data-author` attribute says it.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Author {
+    Visitor,
+    Assistant,
+    Agent,
+    /// A small centred line about the conversation itself (handoff, joins).
+    Notice,
+}
+
+impl Author {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::Visitor => "visitor",
+            Self::Assistant => "assistant",
+            Self::Agent => "agent",
+            Self::Notice => "notice",
+        }
+    }
+}
+
+/// Who looks at the transcript: it decides whose messages this client sends
+/// and which events are worth a line.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum Audience {
+    /// The widget: the visitor writes, and never sees the conversation "end".
+    Visitor,
+    /// The console, signed in as the agent with this display name.
+    Agent { name: String },
+}
+
+/// Something this client sent and the server has not confirmed yet.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum Outgoing {
+    Message {
+        text: String,
+    },
+    /// The "Talk to a human" button. It has no line of its own: the server
+    /// answers with a `handoff_started` notice.
+    HumanRequest,
+}
+
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Pending {
+    pub client_id: String,
+    pub what: Outgoing,
+    /// The `seq` from the server's `ack`, before the event itself arrived.
+    pub acked: Option<Seq>,
+}
+
+/// One rendered line of the transcript.
+#[derive(Clone, Debug, PartialEq)]
+pub struct Line {
+    /// `None` while the message is pending and not acknowledged.
+    pub seq: Option<Seq>,
+    /// Set while the message is not stored as an event yet.
+    pub client_id: Option<String>,
+    pub author: Author,
+    /// The assistant's or agent's display name; `None` for the visitor and
+    /// for notices (each view names the visitor its own way).
+    pub name: Option<String>,
+    pub text: String,
+    pub at: Option<Millis>,
+    /// What an assistant answer rests on (the console shows it).
+    pub articles: Vec<String>,
+    pub confidence: Option<f32>,
+}
+
+impl Line {
+    /// A key that changes whenever the line's DOM attributes must change
+    /// (pending → acknowledged → stored), for keyed list rendering.
+    pub fn key(&self) -> String {
+        match (&self.client_id, self.seq) {
+            (None, Some(seq)) => seq.to_string(),
+            (Some(id), Some(seq)) => format!("{id}@{seq}"),
+            (Some(id), None) => id.clone(),
+            (None, None) => String::new(),
+        }
+    }
+
+    pub fn is_pending(&self) -> bool {
+        self.seq.is_none()
+    }
+}
+
+#[derive(Clone, Debug, PartialEq)]
+pub struct Transcript {
+    audience: Audience,
+    /// Stored events, strictly increasing `seq`.
+    events: Vec<Event>,
+    /// Sent but not echoed back yet, in the order they were sent.
+    pending: Vec<Pending>,
+    state: ConversationState,
+    responder: Option<Responder>,
+    /// Remembered so a reopened conversation can name the assistant again.
+    assistant_name: Option<String>,
+}
+
+impl Transcript {
+    pub fn new(audience: Audience) -> Self {
+        Self {
+            audience,
+            events: Vec::new(),
+            pending: Vec::new(),
+            state: ConversationState::Assistant,
+            responder: None,
+            assistant_name: None,
+        }
+    }
+
+    /// Takes the server's current view (`welcome`, or a console
+    /// `conversation` detail) as the starting point; events then move it on.
+    pub fn baseline(&mut self, state: ConversationState, responder: Responder) {
+        if let Responder::Assistant { name } = &responder {
+            self.assistant_name = Some(name.clone());
+        }
+        self.state = state;
+        self.responder = Some(responder);
+    }
+
+    /// Applies one event. Returns `false` for an event already applied.
+    pub fn apply(&mut self, event: Event) -> bool {
+        if event.seq <= self.last_seq() {
+            return false;
+        }
+        let seq = event.seq;
+        let client_id = event.body.client_id().map(str::to_owned);
+        self.pending
+            .retain(|p| p.acked != Some(seq) && Some(&p.client_id) != client_id.as_ref());
+        self.follow(&event.body);
+        self.events.push(event);
+        true
+    }
+
+    /// Moves state and responder on as the log says.
+    fn follow(&mut self, body: &EventBody) {
+        match body {
+            EventBody::Visitor { .. } if self.state == ConversationState::Closed => {
+                // A visitor message reopens a closed conversation with the assistant.
+                self.state = ConversationState::Assistant;
+                if let Some(name) = self.assistant_name.clone() {
+                    self.responder = Some(Responder::Assistant { name });
+                }
+            }
+            EventBody::Assistant { name, .. } => {
+                self.assistant_name = Some(name.clone());
+                if self.responder.is_none() {
+                    self.responder = Some(Responder::Assistant { name: name.clone() });
+                }
+            }
+            EventBody::HandoffStarted { .. } => {
+                self.state = ConversationState::Queued;
+                self.drop_human_requests();
+            }
+            EventBody::AgentJoined { .. } => {
+                self.state = ConversationState::Human;
+                self.drop_human_requests();
+            }
+            EventBody::AssistantResumed { name } => {
+                self.state = ConversationState::Assistant;
+                self.assistant_name = Some(name.clone());
+            }
+            EventBody::Closed => self.state = ConversationState::Closed,
+            _ => {}
+        }
+        if let Some(responder) = body.new_responder() {
+            self.responder = Some(responder);
+        }
+    }
+
+    /// The server stored the message with this client id as `seq`.
+    /// (When the event came first it has already replaced the pending
+    /// message, and there is nothing left to mark.)
+    pub fn ack(&mut self, client_id: &str, seq: Seq) {
+        self.pending.retain_mut(|p| {
+            if p.client_id != client_id {
+                return true;
+            }
+            p.acked = Some(seq);
+            // A human request has no event of its own to wait for.
+            p.what != Outgoing::HumanRequest
+        });
+    }
+
+    /// Records something this client is sending, before the server has it.
+    pub fn push_pending(&mut self, client_id: String, what: Outgoing) {
+        self.pending.push(Pending {
+            client_id,
+            what,
+            acked: None,
+        });
+    }
+
+    /// What must be (re)sent: pending items the server never acknowledged.
+    pub fn unacked(&self) -> impl Iterator<Item = &Pending> {
+        self.pending.iter().filter(|p| p.acked.is_none())
+    }
+
+    /// Whether a "Talk to a human" request is still in flight.
+    pub fn human_requested(&self) -> bool {
+        self.pending
+            .iter()
+            .any(|p| p.what == Outgoing::HumanRequest)
+    }
+
+    /// Forgets requests for a person; used when the server refuses one.
+    pub fn drop_human_requests(&mut self) {
+        self.pending.retain(|p| p.what != Outgoing::HumanRequest);
+    }
+
+    /// Forgets the server's log but keeps what the user is still sending:
+    /// the conversation it belonged to no longer exists.
+    pub fn forget_log(&mut self) {
+        self.events.clear();
+        self.pending.iter_mut().for_each(|p| p.acked = None);
+        self.state = ConversationState::Assistant;
+        self.responder = None;
+    }
+
+    pub fn last_seq(&self) -> Seq {
+        self.events.last().map_or(0, |e| e.seq)
+    }
+
+    pub fn state(&self) -> ConversationState {
+        self.state
+    }
+
+    pub fn responder(&self) -> Option<&Responder> {
+        self.responder.as_ref()
+    }
+
+    /// The lines to show: stored events, then pending messages.
+    pub fn lines(&self) -> Vec<Line> {
+        let stored = self.events.iter().filter_map(|e| self.line(e));
+        let pending = self.pending.iter().filter_map(|p| {
+            let Outgoing::Message { text } = &p.what else {
+                return None;
+            };
+            let (author, name) = match &self.audience {
+                Audience::Visitor => (Author::Visitor, None),
+                Audience::Agent { name } => (Author::Agent, Some(name.clone())),
+            };
+            Some(Line {
+                seq: p.acked,
+                client_id: Some(p.client_id.clone()),
+                author,
+                name,
+                text: text.clone(),
+                at: None,
+                articles: Vec::new(),
+                confidence: None,
+            })
+        });
+        stored.chain(pending).collect()
+    }
+
+    fn line(&self, event: &Event) -> Option<Line> {
+        let mut line = Line {
+            seq: Some(event.seq),
+            client_id: None,
+            author: Author::Notice,
+            name: None,
+            text: String::new(),
+            at: Some(event.at),
+            articles: Vec::new(),
+            confidence: None,
+        };
+        match &event.body {
+            EventBody::Visitor { text, .. } => {
+                line.author = Author::Visitor;
+                line.text = text.clone();
+            }
+            EventBody::Assistant {
+                name,
+                text,
+                articles,
+                confidence,
+            } => {
+                line.author = Author::Assistant;
+                line.name = Some(name.clone());
+                line.text = text.clone();
+                line.articles = articles.clone();
+                line.confidence = *confidence;
+            }
+            EventBody::Agent { name, text, .. } => {
+                line.author = Author::Agent;
+                line.name = Some(name.clone());
+                line.text = text.clone();
+            }
+            EventBody::HandoffStarted { notice } => line.text = notice.clone(),
+            EventBody::AgentJoined { name } => {
+                line.text = format!("{name} joined the conversation")
+            }
+            EventBody::AssistantResumed { name } => {
+                line.text = format!("{name} is back in the conversation");
+            }
+            // The visitor's thread never ends; only the team sees the close.
+            EventBody::Closed => match self.audience {
+                Audience::Visitor => return None,
+                Audience::Agent { .. } => line.text = "Conversation closed".into(),
+            },
+        }
+        Some(line)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn ev(seq: Seq, body: EventBody) -> Event {
+        Event {
+            seq,
+            at: seq as Millis * 1000,
+            body,
+        }
+    }
+
+    fn visitor(seq: Seq, id: &str, text: &str) -> Event {
+        ev(
+            seq,
+            EventBody::Visitor {
+                client_id: id.into(),
+                text: text.into(),
+            },
+        )
+    }
+
+    fn assistant(seq: Seq, text: &str) -> Event {
+        ev(
+            seq,
+            EventBody::Assistant {
+                name: "Nora".into(),
+                text: text.into(),
+                articles: vec![],
+                confidence: None,
+            },
+        )
+    }
+
+    fn nora() -> Responder {
+        Responder::Assistant {
+            name: "Nora".into(),
+        }
+    }
+
+    fn texts(t: &Transcript) -> Vec<String> {
+        t.lines().into_iter().map(|l| l.text).collect()
+    }
+
+    #[test]
+    fn events_apply_in_seq_order_and_duplicates_are_ignored() {
+        let mut t = Transcript::new(Audience::Visitor);
+        t.baseline(ConversationState::Assistant, nora());
+        assert!(t.apply(visitor(1, "a", "hi")));
+        assert!(t.apply(assistant(2, "hello")));
+        assert!(
+            !t.apply(visitor(1, "a", "hi")),
+            "a replayed event is ignored"
+        );
+        assert!(!t.apply(assistant(2, "hello")));
+        assert_eq!(t.last_seq(), 2);
+        assert_eq!(texts(&t), ["hi", "hello"]);
+    }
+
+    #[test]
+    fn a_pending_message_shows_until_its_event_replaces_it() {
+        let mut t = Transcript::new(Audience::Visitor);
+        t.push_pending(
+            "c1".into(),
+            Outgoing::Message {
+                text: "where is my order?".into(),
+            },
+        );
+        let line = &t.lines()[0];
+        assert!(line.is_pending());
+        assert_eq!(
+            (line.author, line.key()),
+            (Author::Visitor, "c1".to_string())
+        );
+
+        t.apply(visitor(1, "c1", "where is my order?"));
+        let lines = t.lines();
+        assert_eq!(lines.len(), 1, "the event replaced the pending line");
+        assert_eq!(
+            (lines[0].seq, lines[0].client_id.as_deref()),
+            (Some(1), None)
+        );
+        assert_eq!(t.unacked().count(), 0);
+    }
+
+    #[test]
+    fn an_ack_before_its_event_marks_the_line_but_not_last_seq() {
+        let mut t = Transcript::new(Audience::Visitor);
+        t.apply(visitor(1, "c0", "first"));
+        t.push_pending(
+            "c1".into(),
+            Outgoing::Message {
+                text: "second".into(),
+            },
+        );
+        t.ack("c1", 3);
+        assert_eq!(t.last_seq(), 1, "seq 2 may still be on its way");
+        assert_eq!(t.lines()[1].seq, Some(3));
+        assert_eq!(t.lines()[1].key(), "c1@3");
+        assert_eq!(
+            t.unacked().count(),
+            0,
+            "acknowledged messages are not resent"
+        );
+
+        t.apply(assistant(2, "reply to first"));
+        t.apply(visitor(3, "c1", "second"));
+        assert_eq!(texts(&t), ["first", "reply to first", "second"]);
+        assert_eq!(t.lines()[2].client_id, None);
+    }
+
+    #[test]
+    fn an_ack_after_its_event_is_harmless() {
+        let mut t = Transcript::new(Audience::Visitor);
+        t.push_pending("c1".into(), Outgoing::Message { text: "hi".into() });
+        t.apply(visitor(1, "c1", "hi"));
+        t.ack("c1", 1);
+        assert_eq!(t.lines().len(), 1);
+    }
+
+    #[test]
+    fn unacked_messages_are_kept_in_send_order_for_resending() {
+        let mut t = Transcript::new(Audience::Visitor);
+        t.push_pending("a".into(), Outgoing::Message { text: "one".into() });
+        t.push_pending("b".into(), Outgoing::HumanRequest);
+        t.push_pending("c".into(), Outgoing::Message { text: "two".into() });
+        t.ack("a", 1);
+        let ids: Vec<_> = t.unacked().map(|p| p.client_id.as_str()).collect();
+        assert_eq!(ids, ["b", "c"]);
+        assert_eq!(texts(&t), ["one", "two"], "a human request has no line");
+    }
+
+    #[test]
+    fn the_responder_follows_the_log_through_a_handoff_and_back() {
+        let mut t = Transcript::new(Audience::Visitor);
+        t.baseline(ConversationState::Assistant, nora());
+        t.push_pending("h".into(), Outgoing::HumanRequest);
+        assert!(t.human_requested());
+
+        t.apply(ev(
+            1,
+            EventBody::HandoffStarted {
+                notice: "Connecting you with a person…".into(),
+            },
+        ));
+        assert_eq!(t.state(), ConversationState::Queued);
+        assert!(!t.human_requested(), "the handoff answered the request");
+        assert_eq!(t.responder().unwrap().name(), "Nora");
+
+        t.apply(ev(2, EventBody::AgentJoined { name: "Mia".into() }));
+        assert_eq!(t.state(), ConversationState::Human);
+        assert_eq!(
+            t.responder(),
+            Some(&Responder::Agent { name: "Mia".into() })
+        );
+
+        t.apply(ev(
+            3,
+            EventBody::AssistantResumed {
+                name: "Nora".into(),
+            },
+        ));
+        assert_eq!(t.state(), ConversationState::Assistant);
+        assert_eq!(t.responder(), Some(&nora()));
+
+        let lines = t.lines();
+        assert!(
+            lines
+                .iter()
+                .all(|l| l.author == Author::Notice && l.name.is_none())
+        );
+        assert_eq!(lines[1].text, "Mia joined the conversation");
+    }
+
+    #[test]
+    fn a_full_replay_after_a_reload_ends_in_the_current_state() {
+        let mut t = Transcript::new(Audience::Visitor);
+        t.baseline(
+            ConversationState::Human,
+            Responder::Agent { name: "Mia".into() },
+        );
+        t.apply(visitor(1, "a", "hi"));
+        t.apply(ev(
+            2,
+            EventBody::HandoffStarted {
+                notice: "…".into()
+            },
+        ));
+        t.apply(ev(3, EventBody::AgentJoined { name: "Mia".into() }));
+        assert_eq!(t.state(), ConversationState::Human);
+        assert_eq!(t.responder().unwrap().name(), "Mia");
+    }
+
+    #[test]
+    fn the_visitor_never_sees_the_close_and_writing_reopens_with_the_assistant() {
+        let mut t = Transcript::new(Audience::Visitor);
+        t.baseline(
+            ConversationState::Human,
+            Responder::Agent { name: "Mia".into() },
+        );
+        t.apply(assistant(1, "earlier answer"));
+        t.apply(ev(2, EventBody::Closed));
+        assert_eq!(t.state(), ConversationState::Closed);
+        assert_eq!(texts(&t), ["earlier answer"]);
+
+        t.apply(visitor(3, "x", "one more thing"));
+        assert_eq!(t.state(), ConversationState::Assistant);
+        assert_eq!(t.responder(), Some(&nora()));
+    }
+
+    #[test]
+    fn the_console_sees_the_close_and_its_own_pending_replies_as_the_agent() {
+        let mut t = Transcript::new(Audience::Agent { name: "Mia".into() });
+        t.push_pending(
+            "r".into(),
+            Outgoing::Message {
+                text: "on it".into(),
+            },
+        );
+        t.apply(ev(1, EventBody::Closed));
+        let lines = t.lines();
+        assert_eq!(lines[0].text, "Conversation closed");
+        assert_eq!(
+            (lines[1].author, lines[1].name.as_deref()),
+            (Author::Agent, Some("Mia"))
+        );
+    }
+
+    #[test]
+    fn forgetting_the_log_keeps_what_is_being_sent() {
+        let mut t = Transcript::new(Audience::Visitor);
+        t.apply(visitor(1, "a", "old"));
+        t.push_pending("b".into(), Outgoing::Message { text: "new".into() });
+        t.ack("b", 2);
+        t.forget_log();
+        assert_eq!(t.last_seq(), 0);
+        assert_eq!(texts(&t), ["new"]);
+        assert_eq!(
+            t.unacked().count(),
+            1,
+            "it must be sent to the new conversation"
+        );
+    }
+}

@@ -1,0 +1,336 @@
+//! The widget's panel in a real browser: mounted inside an open shadow root
+//! as the loader does it, driven by clicks and typed text, with the server
+//! played by feeding frames through [`Chat::link_event`].
+//!
+//! Run in headless Chromium:
+//! `CHROMEDRIVER=/usr/bin/chromedriver
+//! CARGO_TARGET_WASM32_UNKNOWN_UNKNOWN_RUNNER=wasm-bindgen-test-runner
+//! cargo test --target wasm32-unknown-unknown -p baton-widget`.
+
+use std::cell::RefCell;
+use std::rc::Rc;
+
+use baton_shared::domain::{ConversationState, Event, EventBody, Responder};
+use baton_shared::protocol::{VisitorRequest, VisitorUpdate};
+use baton_widget::chat::{Chat, Wire};
+use baton_widget::link::LinkEvent;
+use baton_widget::session::Session;
+use baton_widget::ui::Widget;
+use leptos::prelude::*;
+use wasm_bindgen::JsCast;
+use wasm_bindgen_test::*;
+use web_sys::{
+    HtmlButtonElement, HtmlElement, HtmlTextAreaElement, ShadowRoot, ShadowRootInit, ShadowRootMode,
+};
+
+wasm_bindgen_test_configure!(run_in_browser);
+
+/// Records what the widget sends instead of opening a socket.
+#[derive(Default)]
+struct FakeWire {
+    connects: RefCell<u32>,
+    sent: RefCell<Vec<VisitorRequest>>,
+}
+
+impl Wire for FakeWire {
+    fn connect(&self, _chat: Chat) {
+        *self.connects.borrow_mut() += 1;
+    }
+    fn send(&self, frame: &VisitorRequest) {
+        self.sent.borrow_mut().push(frame.clone());
+    }
+    fn restart(&self) {}
+}
+
+struct Page {
+    root: ShadowRoot,
+    chat: Chat,
+    wire: Rc<FakeWire>,
+}
+
+impl Page {
+    fn mount() -> Self {
+        let document = window().document().unwrap();
+        let host = document.create_element("div").unwrap();
+        document.body().unwrap().append_child(&host).unwrap();
+        let init = ShadowRootInit::new(ShadowRootMode::Open);
+        let root = host.attach_shadow(&init).unwrap();
+        let container: HtmlElement = document.create_element("div").unwrap().unchecked_into();
+        root.append_child(&container).unwrap();
+
+        let wire = Rc::new(FakeWire::default());
+        let chat = Chat::new(Session::new(None), wire.clone(), None);
+        leptos::mount::mount_to(container, move || view! { <Widget chat/> }).forget();
+        Self { root, chat, wire }
+    }
+
+    fn server(&self, update: VisitorUpdate) {
+        self.chat
+            .link_event(LinkEvent::Message(serde_json::to_string(&update).unwrap()));
+    }
+
+    fn event(&self, seq: u64, body: EventBody) {
+        self.server(VisitorUpdate::Event {
+            event: Event { seq, at: 0, body },
+        });
+    }
+
+    fn find<T: JsCast>(&self, selector: &str) -> T {
+        self.root
+            .query_selector(selector)
+            .unwrap()
+            .unwrap_or_else(|| panic!("no {selector}"))
+            .unchecked_into()
+    }
+
+    fn text(&self, selector: &str) -> String {
+        self.find::<HtmlElement>(selector)
+            .text_content()
+            .unwrap_or_default()
+    }
+
+    fn count(&self, selector: &str) -> u32 {
+        self.root.query_selector_all(selector).unwrap().length()
+    }
+
+    fn type_text(&self, text: &str) {
+        let input: HtmlTextAreaElement = self.find("[data-baton=input]");
+        input.set_value(text);
+        input
+            .dispatch_event(&web_sys::Event::new("input").unwrap())
+            .unwrap();
+    }
+
+    fn last_sent(&self) -> VisitorRequest {
+        self.wire
+            .sent
+            .borrow()
+            .last()
+            .cloned()
+            .expect("nothing sent")
+    }
+}
+
+/// Lets effects run and the DOM update.
+async fn settle() {
+    leptos::task::tick().await;
+    // Past the animation frame the focus and scroll effects wait for.
+    let promise = js_sys::Promise::new(&mut |resolve, _| {
+        window()
+            .set_timeout_with_callback_and_timeout_and_arguments_0(&resolve, 20)
+            .unwrap();
+    });
+    wasm_bindgen_futures::JsFuture::from(promise).await.unwrap();
+}
+
+#[wasm_bindgen_test]
+async fn a_visitor_chats_asks_for_a_person_and_sees_the_responder_change() {
+    let page = Page::mount();
+    settle().await;
+    assert!(
+        page.find::<HtmlElement>("[data-baton=panel]").hidden(),
+        "closed until opened"
+    );
+    assert_eq!(
+        *page.wire.connects.borrow(),
+        0,
+        "a new visitor connects only on opening"
+    );
+
+    page.chat.set_open(true);
+    settle().await;
+    assert!(!page.find::<HtmlElement>("[data-baton=panel]").hidden());
+    assert_eq!(*page.wire.connects.borrow(), 1, "opening connects");
+    assert_eq!(page.text("[data-baton=status]"), "Connecting…");
+
+    page.chat.link_event(LinkEvent::Opened);
+    assert!(matches!(
+        page.last_sent(),
+        VisitorRequest::Hello {
+            token: None,
+            last_seq: 0,
+            ..
+        }
+    ));
+    page.server(VisitorUpdate::Welcome {
+        token: Some("tok".into()),
+        state: ConversationState::Assistant,
+        responder: Responder::Assistant {
+            name: "Nora".into(),
+        },
+    });
+    settle().await;
+    assert_eq!(page.text("[data-baton=responder]"), "Nora");
+    assert!(page.find::<HtmlElement>("[data-baton=status]").hidden());
+    let input: HtmlElement = page.find("[data-baton=input]");
+    assert_eq!(
+        page.root.active_element().as_ref(),
+        Some(input.as_ref()),
+        "the input has focus"
+    );
+
+    // A message shows at once as pending, then takes its seq from the server.
+    page.type_text("<img src=x onerror=alert(1)> where is my order?");
+    settle().await;
+    page.find::<HtmlButtonElement>("[data-baton=send]").click();
+    settle().await;
+    let VisitorRequest::Say { client_id, text } = page.last_sent() else {
+        panic!("no say")
+    };
+    assert_eq!(text, "<img src=x onerror=alert(1)> where is my order?");
+    let pending: HtmlElement = page.find("[data-baton=message][data-pending=true]");
+    assert_eq!(
+        pending.get_attribute("data-author").as_deref(),
+        Some("visitor")
+    );
+    assert_eq!(
+        page.find::<HtmlTextAreaElement>("[data-baton=input]")
+            .value(),
+        "",
+        "the box is cleared"
+    );
+
+    page.server(VisitorUpdate::Ack {
+        client_id: client_id.clone(),
+        seq: 1,
+    });
+    page.event(
+        1,
+        EventBody::Visitor {
+            client_id,
+            text: text.clone(),
+        },
+    );
+    page.event(
+        2,
+        EventBody::Assistant {
+            name: "Nora".into(),
+            text: "Let me check.".into(),
+            articles: vec![],
+            confidence: None,
+        },
+    );
+    settle().await;
+    assert_eq!(page.count("[data-baton=message][data-pending]"), 0);
+    assert_eq!(
+        page.text("[data-baton=message][data-seq='1'] [data-baton=text]"),
+        text,
+        "shown as text"
+    );
+    assert_eq!(page.count("img"), 0, "never parsed as HTML");
+    assert_eq!(
+        page.text("[data-baton=message][data-seq='2'] [data-baton=author]"),
+        "Nora"
+    );
+
+    // "Talk to a human": one click, then the button says a person is coming.
+    let human: HtmlButtonElement = page.find("[data-baton=human]");
+    assert_eq!(human.text_content().unwrap(), "Talk to a human");
+    human.click();
+    settle().await;
+    assert!(matches!(
+        page.last_sent(),
+        VisitorRequest::RequestHuman { .. }
+    ));
+    assert!(human.disabled());
+    assert_eq!(human.text_content().unwrap(), "A person is on the way");
+
+    page.event(
+        3,
+        EventBody::HandoffStarted {
+            notice: "Connecting you with a person…".into(),
+        },
+    );
+    page.event(4, EventBody::AgentJoined { name: "Mia".into() });
+    settle().await;
+    assert_eq!(page.text("[data-baton=responder]"), "Mia");
+    assert!(
+        human.hidden(),
+        "no button while a person has the conversation"
+    );
+    let notice: HtmlElement = page.find("[data-baton=message][data-seq='4']");
+    assert_eq!(
+        notice.get_attribute("data-author").as_deref(),
+        Some("notice")
+    );
+    assert_eq!(
+        notice.text_content().unwrap(),
+        "Mia joined the conversation"
+    );
+    assert!(
+        notice
+            .query_selector("[data-baton=author]")
+            .unwrap()
+            .is_none()
+    );
+
+    page.event(
+        5,
+        EventBody::AssistantResumed {
+            name: "Nora".into(),
+        },
+    );
+    settle().await;
+    assert_eq!(page.text("[data-baton=responder]"), "Nora");
+    assert_eq!(
+        page.count("[data-baton=message]"),
+        5,
+        "one continuous transcript"
+    );
+
+    // Dropped: the transcript stays, the status says so.
+    page.chat.link_event(LinkEvent::Closed { was_open: true });
+    settle().await;
+    assert_eq!(page.text("[data-baton=status]"), "Reconnecting…");
+    assert_eq!(page.count("[data-baton=message]"), 5);
+
+    page.find::<HtmlButtonElement>("[data-baton=close]").click();
+    settle().await;
+    assert!(page.find::<HtmlElement>("[data-baton=panel]").hidden());
+}
+
+#[wasm_bindgen_test]
+async fn enter_sends_shift_enter_does_not_and_escape_closes() {
+    let page = Page::mount();
+    page.chat.set_open(true);
+    page.chat.link_event(LinkEvent::Opened);
+    page.server(VisitorUpdate::Welcome {
+        token: Some("tok".into()),
+        state: ConversationState::Assistant,
+        responder: Responder::Assistant {
+            name: "Nora".into(),
+        },
+    });
+    page.type_text("first line");
+    settle().await;
+    let input: HtmlTextAreaElement = page.find("[data-baton=input]");
+    let shift_enter = keydown("Enter", true);
+
+    input.dispatch_event(&shift_enter).unwrap();
+    assert!(
+        !shift_enter.default_prevented(),
+        "Shift+Enter types a newline"
+    );
+    assert_eq!(page.wire.sent.borrow().len(), 1, "only hello so far");
+
+    let enter = keydown("Enter", false);
+    input.dispatch_event(&enter).unwrap();
+    assert!(enter.default_prevented());
+    assert!(matches!(page.last_sent(), VisitorRequest::Say { text, .. } if text == "first line"));
+
+    input.dispatch_event(&keydown("Escape", false)).unwrap();
+    settle().await;
+    assert!(
+        page.find::<HtmlElement>("[data-baton=panel]").hidden(),
+        "Escape closes the panel"
+    );
+}
+
+fn keydown(key: &str, shift: bool) -> web_sys::KeyboardEvent {
+    let init = web_sys::KeyboardEventInit::new();
+    init.set_key(key);
+    init.set_shift_key(shift);
+    init.set_cancelable(true);
+    init.set_bubbles(true);
+    web_sys::KeyboardEvent::new_with_keyboard_event_init_dict("keydown", &init).unwrap()
+}
