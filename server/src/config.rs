@@ -26,9 +26,72 @@ pub struct Config {
     /// Create the demo agent (`demo@baton.local` / `baton-demo`) at start.
     /// On when running without a config file.
     pub demo: bool,
+    /// The address people reach this server at, for links in
+    /// notifications; default `http://<listen>`.
+    pub public_url: Option<String>,
+    /// Key for signing resume links; default: generated once and kept in
+    /// the database.
+    pub secret: Option<String>,
     pub assistant: AssistantConfig,
     pub limits: Limits,
+    pub notifications: Notifications,
     pub policy: Policy,
+}
+
+/// Where the team hears about handoffs.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct Notifications {
+    /// Each is sent every handoff.
+    pub webhooks: Vec<Webhook>,
+    /// How long a "Resume assistant" link works.
+    pub resume_link_ttl_hours: u32,
+    /// First retry delay; it doubles up to `retry_max_ms`.
+    pub retry_initial_ms: u64,
+    pub retry_max_ms: u64,
+    /// A notification not delivered by then is given up.
+    pub give_up_after_hours: u32,
+}
+
+#[derive(Debug, Clone, Deserialize, PartialEq)]
+#[serde(deny_unknown_fields)]
+pub struct Webhook {
+    pub url: String,
+    /// `slack` (text + blocks, for Slack incoming webhooks and compatible
+    /// tools) or `json` (Baton's payload, signed when `secret` is set).
+    #[serde(default)]
+    pub format: WebhookFormat,
+    /// HMAC-SHA256 key for the `X-Baton-Signature` header (`json` only).
+    pub secret: Option<String>,
+}
+
+#[derive(Debug, Clone, Copy, Default, Deserialize, PartialEq, Eq)]
+#[serde(rename_all = "snake_case")]
+pub enum WebhookFormat {
+    #[default]
+    Slack,
+    Json,
+}
+
+impl WebhookFormat {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::Slack => "slack",
+            Self::Json => "json",
+        }
+    }
+}
+
+impl Default for Notifications {
+    fn default() -> Self {
+        Self {
+            webhooks: Vec::new(),
+            resume_link_ttl_hours: 24,
+            retry_initial_ms: 2_000,
+            retry_max_ms: 10 * 60 * 1000,
+            give_up_after_hours: 24,
+        }
+    }
 }
 
 #[derive(Debug, Clone, Deserialize)]
@@ -38,9 +101,12 @@ pub struct AssistantConfig {
     pub name: String,
     /// What the visitor reads when the assistant steps back.
     pub handoff_notice: String,
+    /// The same, outside business hours; `{back}` becomes when people are
+    /// back (e.g. "Monday 09:00 (Europe/Berlin)").
+    pub out_of_hours_notice: String,
 }
 
-/// Size limits on everything a client sends.
+/// Size and rate limits on everything a client sends.
 #[derive(Debug, Clone, Deserialize)]
 #[serde(default, deny_unknown_fields)]
 pub struct Limits {
@@ -48,6 +114,19 @@ pub struct Limits {
     pub max_frame_bytes: usize,
     /// Longest accepted message text, in characters.
     pub max_text_chars: usize,
+    /// Frames one socket may send per second, sustained; 0 turns the
+    /// per-connection limit off.
+    pub frames_per_second: u32,
+    /// Frames one socket may send at once before `frames_per_second` applies.
+    pub frame_burst: u32,
+    /// New sockets (visitor and agent together) one address may open per
+    /// minute, all at once at most; 0 turns the per-address limit off.
+    pub connections_per_minute: u32,
+    /// Take the address from the last `X-Forwarded-For` entry. Only behind a
+    /// reverse proxy you run (which sets that header): otherwise clients
+    /// choose their own address and every client behind the proxy shares
+    /// one limit.
+    pub trust_forwarded_for: bool,
 }
 
 impl Default for Config {
@@ -58,8 +137,11 @@ impl Default for Config {
             assets_dir: "dist".into(),
             knowledge_base: None,
             demo: false,
+            public_url: None,
+            secret: None,
             assistant: AssistantConfig::default(),
             limits: Limits::default(),
+            notifications: Notifications::default(),
             policy: Policy::default(),
         }
     }
@@ -72,6 +154,9 @@ impl Default for AssistantConfig {
             handoff_notice: "I'm bringing in a person from our team. They can see everything \
                              you've written here, so there's no need to repeat yourself."
                 .into(),
+            out_of_hours_notice: "Our team is away right now and back {back}. Your conversation is \
+                                  waiting for them, and they'll see everything you've written here."
+                .into(),
         }
     }
 }
@@ -81,6 +166,14 @@ impl Default for Limits {
         Self {
             max_frame_bytes: baton_shared::DEFAULT_MAX_FRAME_BYTES,
             max_text_chars: baton_shared::DEFAULT_MAX_TEXT_CHARS,
+            // A person types far slower; a widget resending its unacknowledged
+            // messages after a reconnect stays inside the burst.
+            frames_per_second: 10,
+            frame_burst: 20,
+            // Page loads and reconnects of one visitor stay far below; an
+            // office behind one NAT address has room for dozens of visitors.
+            connections_per_minute: 60,
+            trust_forwarded_for: false,
         }
     }
 }
@@ -137,6 +230,12 @@ impl Config {
         if let Some(v) = var("BATON_KNOWLEDGE_BASE") {
             self.knowledge_base = Some(v.into());
         }
+        if let Some(v) = var("BATON_PUBLIC_URL") {
+            self.public_url = Some(v);
+        }
+        if let Some(v) = var("BATON_SECRET") {
+            self.secret = Some(v);
+        }
         if let Some(v) = var("BATON_DEMO") {
             self.demo = matches!(v.as_str(), "1" | "true" | "yes");
         }
@@ -158,6 +257,33 @@ impl Config {
         }
         if self.limits.max_text_chars == 0 {
             return Err(ConfigError::Invalid("limits.max_text_chars: must be at least 1".into()));
+        }
+        if self.limits.frames_per_second > 0 && self.limits.frame_burst == 0 {
+            return Err(ConfigError::Invalid(
+                "limits.frame_burst: must be at least 1 while limits.frames_per_second is set".into(),
+            ));
+        }
+        if let Some(url) = &self.public_url {
+            if !(url.starts_with("http://") || url.starts_with("https://")) {
+                return Err(ConfigError::Invalid(format!("public_url: {url:?} must start with http:// or https://")));
+            }
+        }
+        if self.secret.as_ref().is_some_and(|s| s.len() < 16) {
+            return Err(ConfigError::Invalid("secret: must have at least 16 characters".into()));
+        }
+        for (i, hook) in self.notifications.webhooks.iter().enumerate() {
+            if !(hook.url.starts_with("http://") || hook.url.starts_with("https://")) {
+                return Err(ConfigError::Invalid(format!(
+                    "notifications.webhooks[{i}].url: {:?} must start with http:// or https://",
+                    hook.url
+                )));
+            }
+        }
+        let n = &self.notifications;
+        if n.retry_initial_ms == 0 || n.retry_max_ms < n.retry_initial_ms {
+            return Err(ConfigError::Invalid(
+                "notifications.retry_initial_ms: must be positive and at most retry_max_ms".into(),
+            ));
         }
         self.policy
             .validate()
@@ -196,5 +322,21 @@ mod tests {
         let mut config = Config::default();
         config.limits.max_text_chars = 0;
         assert!(config.validate().unwrap_err().to_string().contains("limits.max_text_chars"));
+        let mut config = Config::default();
+        config.limits.frame_burst = 0;
+        assert!(config.validate().unwrap_err().to_string().contains("limits.frame_burst"));
+    }
+
+    #[test]
+    fn rate_limits_are_read_from_the_limits_table() {
+        let config: Config = toml::from_str(
+            "[limits]\nframes_per_second = 5\nframe_burst = 8\nconnections_per_minute = 0\n",
+        )
+        .unwrap();
+        assert_eq!(
+            (config.limits.frames_per_second, config.limits.frame_burst, config.limits.connections_per_minute),
+            (5, 8, 0)
+        );
+        assert_eq!(config.limits.max_frame_bytes, baton_shared::DEFAULT_MAX_FRAME_BYTES, "the rest keeps its default");
     }
 }

@@ -9,6 +9,8 @@
 //!   the [`assistant`] for a draft (the default answers from the
 //!   [`knowledge`] base), asks the engine again (confidence, output rules),
 //!   then stores the answer or the handoff with its brief, and publishes.
+//! - [`notify`] tells the team about each handoff (webhooks with retries,
+//!   one-click resume links).
 //! - [`store`] keeps the append-only event log, handoff records, agents and
 //!   sessions; [`team`] is the agents' accounts and logins.
 //! - [`server::serve`] wires it up; [`config`] reads the TOML file and
@@ -22,6 +24,7 @@ pub mod desk;
 pub mod eval;
 pub mod handoff;
 pub mod knowledge;
+pub mod notify;
 pub mod secret;
 pub mod server;
 pub mod store;

@@ -1,9 +1,10 @@
-//! Starting and stopping: [`serve`] builds the desk from the config, runs
-//! the routes on a listener until `shutdown` resolves, then closes every
-//! socket itself (axum does not wait for upgraded connections) and the
-//! database.
+//! Starting and stopping: [`serve`] builds the desk and the notification
+//! courier from the config, runs the routes on a listener until `shutdown`
+//! resolves, then closes every socket itself (axum does not wait for
+//! upgraded connections), stops the courier, and closes the database.
 
 use std::future::Future;
+use std::net::SocketAddr;
 use std::sync::Arc;
 
 use tokio::net::TcpListener;
@@ -14,9 +15,10 @@ use crate::assistant::KnowledgeBaseAssistant;
 use crate::config::Config;
 use crate::desk::Desk;
 use crate::knowledge::KnowledgeBase;
+use crate::notify::{self, Signer};
 use crate::store::Store;
 use crate::team;
-use crate::transport::{AppState, Assets, app};
+use crate::transport::{AppState, Assets, RateLimits, app};
 
 /// The demo knowledge base, used when the config names none.
 pub const DEMO_KNOWLEDGE_BASE: &str = include_str!("../../eval/kb-shop.md");
@@ -45,23 +47,32 @@ pub async fn serve(
     if config.demo {
         ensure_demo_agent(&store).await?;
     }
-    let desk = Desk::new(
-        store.clone(),
-        Arc::new(KnowledgeBaseAssistant::new(kb)),
-        config.policy.clone(),
-        config.assistant.clone(),
-        config.limits.clone(),
-    );
+    let signer = Signer::new(&match &config.secret {
+        Some(secret) => secret.clone(),
+        // Generated once, so links stay valid across restarts.
+        None => store.setting_or_insert("secret", &crate::secret::new_token()).await?,
+    });
+    let public_url = match &config.public_url {
+        Some(url) => url.trim_end_matches('/').to_string(),
+        None => format!("http://{}", listener.local_addr()?),
+    };
+    let (dispatch, courier) =
+        notify::outbox(store.clone(), signer.clone(), public_url, config.notifications.clone());
+    let desk = Desk::new(store.clone(), Arc::new(KnowledgeBaseAssistant::new(kb)), &config, dispatch, signer);
     let (stop_sockets, shutdown_rx) = watch::channel(false);
     let sockets = TaskTracker::new();
+    // The courier stops with the sockets; its outbox waits in the database.
+    sockets.spawn(courier.run(shutdown_rx.clone()));
     let state = AppState {
         desk,
         assets: Arc::new(Assets::discover(&config.assets_dir)),
         shutdown: shutdown_rx,
         sockets: sockets.clone(),
+        rate_limits: Arc::new(RateLimits::new(&config.limits)),
     };
 
-    axum::serve(listener, app(state))
+    // The peer address feeds the per-address rate limit.
+    axum::serve(listener, app(state).into_make_service_with_connect_info::<SocketAddr>())
         .with_graceful_shutdown(async move {
             shutdown.await;
             let _ = stop_sockets.send(true);

@@ -18,11 +18,13 @@ use std::sync::Arc;
 use baton_shared::{ConversationId, ConversationState, ErrorCode, Event, EventBody, Responder};
 
 pub use hub::Hub;
+pub use team::LinkOutcome;
 pub use visitor::{Opened, Posted};
 
 use crate::assistant::Assistant;
-use crate::config::{AssistantConfig, Limits};
+use crate::config::{AssistantConfig, Config, Limits};
 use crate::handoff::Policy;
+use crate::notify::{Dispatch, Signer};
 use crate::store::{Appended, ConversationRow, Store, StoreError};
 
 /// A cheap-to-clone handle on everything the desk needs.
@@ -38,6 +40,8 @@ struct Inner {
     policy: Policy,
     persona: AssistantConfig,
     limits: Limits,
+    dispatch: Dispatch,
+    signer: Signer,
 }
 
 /// Why a command was not carried out. Nothing was changed.
@@ -68,15 +72,19 @@ impl DeskError {
 }
 
 impl Desk {
-    pub fn new(
-        store: Store,
-        assistant: Arc<dyn Assistant>,
-        policy: Policy,
-        persona: AssistantConfig,
-        limits: Limits,
-    ) -> Self {
+    /// The desk for `config`'s policy, assistant persona and limits.
+    pub fn new(store: Store, assistant: Arc<dyn Assistant>, config: &Config, dispatch: Dispatch, signer: Signer) -> Self {
         Self {
-            inner: Arc::new(Inner { store, hub: Hub::default(), assistant, policy, persona, limits }),
+            inner: Arc::new(Inner {
+                store,
+                hub: Hub::default(),
+                assistant,
+                policy: config.policy.clone(),
+                persona: config.assistant.clone(),
+                limits: config.limits.clone(),
+                dispatch,
+                signer,
+            }),
         }
     }
 

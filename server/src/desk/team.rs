@@ -6,6 +6,7 @@
 use baton_shared::{AgentRef, ConversationDetail, ConversationId, ConversationState, EventBody, QueueEntry, Seq};
 
 use super::{Desk, DeskError, check_client_id, check_text};
+use crate::notify::LinkError;
 use crate::store::{Appended, ConversationRow, Guard, HandoffWrite, Transition};
 
 use ConversationState::*;
@@ -102,6 +103,42 @@ impl Desk {
             }
         }
         unreachable!("the second guard either applies or refuses")
+    }
+}
+
+/// What a "Resume assistant" link did.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum LinkOutcome {
+    Resumed(ConversationId),
+    /// Used before, or the handoff already ended another way.
+    AlreadyUsed,
+    Expired,
+    Invalid,
+}
+
+impl Desk {
+    /// The one-click "Resume assistant" link from a notification: no login,
+    /// only this one action, only once, only until it expires.
+    pub async fn resume_by_link(&self, token: &str) -> Result<LinkOutcome, DeskError> {
+        let claim = match self.inner.signer.verify(token, crate::clock::now()) {
+            Ok(claim) => claim,
+            Err(LinkError::Expired) => return Ok(LinkOutcome::Expired),
+            Err(LinkError::Invalid) => return Ok(LinkOutcome::Invalid),
+        };
+        let resumed = EventBody::AssistantResumed { name: self.inner.persona.name.clone() };
+        let appended = self
+            .commit(
+                claim.conversation,
+                Guard::in_states(&[Queued, Human]),
+                Transition::To(Assistant, None),
+                &[resumed],
+                HandoffWrite::EndedByLink { handoff: claim.handoff, nonce: claim.nonce },
+            )
+            .await?;
+        Ok(match appended {
+            Appended::Stored(_) => LinkOutcome::Resumed(claim.conversation),
+            _ => LinkOutcome::AlreadyUsed,
+        })
     }
 }
 

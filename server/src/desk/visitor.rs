@@ -166,10 +166,12 @@ impl Desk {
     ) -> Result<Option<Seq>, DeskError> {
         let now = crate::clock::now();
         let brief = handoff::brief(decision, situation, turn, withheld, row.page.as_deref(), now);
-        let mut notice = self.inner.persona.handoff_notice.clone();
-        if let Some(back) = &decision.out_of_hours {
-            notice = format!("Our team is away right now and back {back}. {notice}");
-        }
+        let persona = &self.inner.persona;
+        let notice = match &decision.out_of_hours {
+            Some(back) => persona.out_of_hours_notice.replace("{back}", back),
+            None => persona.handoff_notice.clone(),
+        };
+        let dispatch = &self.inner.dispatch;
         let record = NewHandoff {
             turn: brief.turn,
             mechanism: decision.mechanism,
@@ -178,6 +180,9 @@ impl Desk {
             confidence: decision.confidence,
             threshold: decision.threshold,
             brief,
+            resume_nonce: secret::new_token(),
+            notify: dispatch.targets.clone(),
+            notify_until: now + dispatch.give_up_ms,
         };
         tracing::info!(
             conversation = row.id,
@@ -195,7 +200,12 @@ impl Desk {
             )
             .await?;
         Ok(match appended {
-            Appended::Stored(events) => Some(events[0].seq),
+            Appended::Stored(events) => {
+                if !dispatch.targets.is_empty() {
+                    dispatch.wake();
+                }
+                Some(events[0].seq)
+            }
             _ => None,
         })
     }

@@ -69,6 +69,11 @@ pub struct NewHandoff {
     pub confidence: Option<f32>,
     pub threshold: Option<f32>,
     pub brief: Brief,
+    /// The one-time part of its "Resume assistant" link.
+    pub resume_nonce: String,
+    /// Webhooks to notify (url, format), until `notify_until`.
+    pub notify: Vec<(String, &'static str)>,
+    pub notify_until: Millis,
 }
 
 /// How the change moves the open handoff record along, in the same
@@ -80,6 +85,9 @@ pub enum HandoffWrite {
     Claimed(AgentId),
     HumanReplied,
     Ended(&'static str),
+    /// Ended through a "Resume assistant" link: only while the handoff is
+    /// open and the link's nonce unused, which it then consumes.
+    EndedByLink { handoff: i64, nonce: String },
 }
 
 /// The result of [`Store::append`].
@@ -205,7 +213,11 @@ impl Store {
             events.push(Event { seq, at: now, body: body.clone() });
         }
 
-        write_handoff(&mut tx, id, handoff, first, now).await?;
+        if !write_handoff(&mut tx, id, handoff, first, now).await? {
+            tx.rollback().await?;
+            let row = self.conversation(id).await?.ok_or(StoreError::Db(sqlx::Error::RowNotFound))?;
+            return Ok(Appended::Refused(row));
+        }
         tx.commit().await?;
         Ok(Appended::Stored(events))
     }
@@ -291,39 +303,19 @@ async fn advance(
     Ok(query.fetch_optional(&mut **tx).await?.map(|s| s as Seq))
 }
 
+/// Moves the handoff record along; false when a link's guard did not hold.
 async fn write_handoff(
     tx: &mut Transaction<'_, Sqlite>,
     id: ConversationId,
     write: HandoffWrite,
     first_seq: Seq,
     now: Millis,
-) -> Result<(), StoreError> {
+) -> Result<bool, StoreError> {
     let query = match write {
-        HandoffWrite::None => return Ok(()),
+        HandoffWrite::None => return Ok(true),
         HandoffWrite::Open(h) => {
-            // A new handoff supersedes one left open (e.g. a closed
-            // conversation that came back).
-            sqlx::query("UPDATE handoffs SET ended_at = ?, outcome = 'superseded' WHERE conversation_id = ? AND ended_at IS NULL")
-                .bind(now)
-                .bind(id)
-                .execute(&mut **tx)
-                .await?;
-            sqlx::query(
-                "INSERT INTO handoffs (conversation_id, seq, turn, mechanism, rule_id, reason,
-                     confidence, threshold, out_of_hours, brief, created_at)
-                 VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
-            )
-            .bind(id)
-            .bind(first_seq as i64)
-            .bind(h.turn as i64)
-            .bind(h.mechanism.as_str())
-            .bind(h.rule)
-            .bind(h.reason)
-            .bind(h.confidence)
-            .bind(h.threshold)
-            .bind(h.brief.out_of_hours.is_some())
-            .bind(serde_json::to_string(&h.brief).expect("brief serialises"))
-            .bind(now)
+            open_handoff(tx, id, *h, first_seq, now).await?;
+            return Ok(true);
         }
         HandoffWrite::Claimed(agent) => sqlx::query(
             "UPDATE handoffs SET claimed_by = ?, claimed_at = ? WHERE conversation_id = ? AND ended_at IS NULL",
@@ -343,8 +335,71 @@ async fn write_handoff(
         .bind(now)
         .bind(outcome)
         .bind(id),
+        HandoffWrite::EndedByLink { handoff, nonce } => {
+            let done = sqlx::query(
+                "UPDATE handoffs SET ended_at = ?, outcome = 'returned_to_assistant', resume_nonce = NULL \
+                 WHERE id = ? AND conversation_id = ? AND resume_nonce = ? AND ended_at IS NULL",
+            )
+            .bind(now)
+            .bind(handoff)
+            .bind(id)
+            .bind(nonce)
+            .execute(&mut **tx)
+            .await?;
+            return Ok(done.rows_affected() == 1);
+        }
     };
     query.execute(&mut **tx).await?;
+    Ok(true)
+}
+
+/// Records a handoff and queues its notifications, in the caller's
+/// transaction: a handoff is never stored without them.
+async fn open_handoff(
+    tx: &mut Transaction<'_, Sqlite>,
+    id: ConversationId,
+    h: NewHandoff,
+    first_seq: Seq,
+    now: Millis,
+) -> Result<(), StoreError> {
+    // A new handoff supersedes one left open (e.g. a closed conversation
+    // that came back).
+    sqlx::query("UPDATE handoffs SET ended_at = ?, outcome = 'superseded' WHERE conversation_id = ? AND ended_at IS NULL")
+        .bind(now)
+        .bind(id)
+        .execute(&mut **tx)
+        .await?;
+    let handoff: i64 = sqlx::query_scalar(
+        "INSERT INTO handoffs (conversation_id, seq, turn, mechanism, rule_id, reason,
+             confidence, threshold, out_of_hours, brief, created_at, resume_nonce)
+         VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?) RETURNING id",
+    )
+    .bind(id)
+    .bind(first_seq as i64)
+    .bind(h.turn as i64)
+    .bind(h.mechanism.as_str())
+    .bind(h.rule)
+    .bind(h.reason)
+    .bind(h.confidence)
+    .bind(h.threshold)
+    .bind(h.brief.out_of_hours.is_some())
+    .bind(serde_json::to_string(&h.brief).expect("brief serialises"))
+    .bind(now)
+    .bind(h.resume_nonce)
+    .fetch_one(&mut **tx)
+    .await?;
+    for (url, format) in h.notify {
+        sqlx::query(
+            "INSERT INTO outbox (handoff_id, url, format, next_attempt_at, expires_at) VALUES (?, ?, ?, ?, ?)",
+        )
+        .bind(handoff)
+        .bind(url)
+        .bind(format)
+        .bind(now)
+        .bind(h.notify_until)
+        .execute(&mut **tx)
+        .await?;
+    }
     Ok(())
 }
 

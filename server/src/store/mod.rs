@@ -5,11 +5,13 @@
 //! - [`conversations`]: the log and the state machine's transitions. Every
 //!   change goes through one guarded transaction, [`Store::append`].
 //! - [`team`]: agent accounts and login sessions.
+//! - [`outbox`]: notifications waiting to be delivered, and settings.
 //!
 //! SQL stays portable (`UPDATE … RETURNING`, no SQLite-only syntax in the
 //! hot paths) so a PostgreSQL implementation can follow the same shape.
 
 mod conversations;
+mod outbox;
 mod team;
 
 use std::str::FromStr;
@@ -18,6 +20,7 @@ use std::time::Duration;
 use sqlx::sqlite::{SqliteConnectOptions, SqliteJournalMode, SqlitePool, SqlitePoolOptions, SqliteSynchronous};
 
 pub use conversations::{Appended, ConversationRow, Guard, HandoffWrite, NewHandoff, Transition};
+pub use outbox::{Due, HandoffFacts};
 
 #[derive(Debug, thiserror::Error)]
 pub enum StoreError {

@@ -6,9 +6,11 @@
 //! event moves the conversation to another state.
 
 use std::collections::HashMap;
+use std::net::SocketAddr;
 
-use axum::extract::State;
 use axum::extract::ws::{WebSocket, WebSocketUpgrade};
+use axum::extract::{ConnectInfo, State};
+use axum::http::HeaderMap;
 use axum::response::Response;
 use axum_extra::extract::CookieJar;
 use baton_shared::{AgentRef, AgentRequest, AgentUpdate, ConversationId, EventBody};
@@ -19,7 +21,8 @@ use tokio_stream::wrappers::BroadcastStream;
 use tokio_stream::wrappers::errors::BroadcastStreamRecvError;
 
 use super::follow::Follower;
-use super::frames::{Incoming, decode, encode};
+use super::frames::{Incoming, close_broken, encode, receive};
+use super::limits::refuse;
 use super::http::{AppError, signed_in_agent};
 use super::visitor_socket::close_for_restart;
 use super::AppState;
@@ -27,16 +30,21 @@ use crate::desk::{Desk, DeskError};
 
 pub async fn upgrade(
     State(state): State<AppState>,
+    ConnectInfo(peer): ConnectInfo<SocketAddr>,
+    headers: HeaderMap,
     jar: CookieJar,
     ws: WebSocketUpgrade,
 ) -> Result<Response, AppError> {
-    let agent = signed_in_agent(&state, &jar).await?;
     let hard_cap = state.desk.limits().max_frame_bytes * 4;
     let tracker = state.sockets.clone();
-    Ok(ws
-        .max_message_size(hard_cap)
-        .max_frame_size(hard_cap)
-        .on_upgrade(move |socket| tracker.track_future(run(socket, state, agent))))
+    let ws = ws.max_message_size(hard_cap).max_frame_size(hard_cap);
+    // Counted before the session is looked up, so guessing cookies costs too.
+    if let Err(reject) = state.rate_limits.admit(peer, &headers) {
+        let frame = encode(&AgentUpdate::Error { code: reject.code, message: reject.message });
+        return Ok(ws.on_upgrade(move |socket| tracker.track_future(refuse(socket, frame))));
+    }
+    let agent = signed_in_agent(&state, &jar).await?;
+    Ok(ws.on_upgrade(move |socket| tracker.track_future(run(socket, state, agent))))
 }
 
 /// The conversations this socket watches.
@@ -50,6 +58,7 @@ async fn run(mut socket: WebSocket, state: AppState, agent: AgentRef) {
     let desk = state.desk.clone();
     let max = desk.limits().max_frame_bytes;
     let mut shutdown = state.shutdown.clone();
+    let gate = state.rate_limits.socket();
     let mut queue_changes = desk.hub().subscribe_queue();
     let mut watching = Watching::default();
 
@@ -64,6 +73,10 @@ async fn run(mut socket: WebSocket, state: AppState, agent: AgentRef) {
             _ = shutdown.changed() => return close_for_restart(socket).await,
             changed = queue_changes.recv() => {
                 if matches!(changed, Err(broadcast::error::RecvError::Closed)) { return }
+                // One read of the queue answers every change already signalled:
+                // under a burst of handoffs, re-reading it per change would
+                // keep this agent's own requests waiting.
+                while !matches!(queue_changes.try_recv(), Err(broadcast::error::TryRecvError::Empty | broadcast::error::TryRecvError::Closed)) {}
                 if !send_queue(&mut socket, &desk).await { return }
             }
             Some((id, received)) = watching.streams.next() => {
@@ -77,15 +90,18 @@ async fn run(mut socket: WebSocket, state: AppState, agent: AgentRef) {
                 };
                 if !send_events(&mut socket, &desk, id, events).await { return }
             }
-            message = socket.recv() => {
-                let Some(Ok(message)) = message else { return };
-                let open = match decode::<AgentRequest>(message, max) {
+            received = socket.recv() => {
+                let open = match receive::<AgentRequest>(received, &gate, max) {
                     Incoming::Request(request) => handle(&mut socket, &desk, &agent, &mut watching, request).await,
                     Incoming::Bad(reject) => {
                         send(&mut socket, &AgentUpdate::Error { code: reject.code, message: reject.message }).await
                     }
                     Incoming::Ignore => true,
                     Incoming::Closed => false,
+                    Incoming::Broken(reject, code) => {
+                        let frame = encode(&AgentUpdate::Error { code: reject.code, message: reject.message });
+                        return close_broken(socket, frame, code).await;
+                    }
                 };
                 if !open { return }
             }

@@ -9,9 +9,13 @@ use std::path::{Path, PathBuf};
 
 use axum::Router;
 use axum::extract::State;
-use axum::http::{HeaderValue, StatusCode, header};
+use axum::http::{HeaderValue, Method, StatusCode, header};
 use axum::response::{Html, IntoResponse, Response};
+use tower::ServiceBuilder;
+use tower_http::compression::CompressionLayer;
+use tower_http::cors::{Any, CorsLayer};
 use tower_http::services::{ServeDir, ServeFile};
+use tower_http::set_header::SetResponseHeaderLayer;
 
 use super::AppState;
 
@@ -39,12 +43,23 @@ impl Assets {
 
     pub fn routes(&self) -> Router<AppState> {
         let console = self.dir.join("console");
-        Router::new()
-            .nest_service("/widget", ServeDir::new(self.dir.join("widget")))
-            .nest_service(
-                "/console",
-                ServeDir::new(&console).fallback(ServeFile::new(console.join("index.html"))),
-            )
+        // The widget runs on other sites' pages: its files are fetched
+        // cross-origin (module import, wasm streaming) and, being named by
+        // their content hash, never change.
+        let widget = ServiceBuilder::new()
+            .layer(CorsLayer::new().allow_origin(Any).allow_methods([Method::GET]))
+            .layer(SetResponseHeaderLayer::overriding(
+                header::CACHE_CONTROL,
+                HeaderValue::from_static("public, max-age=31536000, immutable"),
+            ))
+            .layer(CompressionLayer::new())
+            .service(ServeDir::new(self.dir.join("widget")));
+        Router::new().nest_service("/widget", widget).nest_service(
+            "/console",
+            ServiceBuilder::new()
+                .layer(CompressionLayer::new())
+                .service(ServeDir::new(&console).fallback(ServeFile::new(console.join("index.html")))),
+        )
     }
 }
 
@@ -70,6 +85,8 @@ pub async fn widget_js(State(state): State<AppState>) -> Response {
                 (header::CONTENT_TYPE, HeaderValue::from_static("text/javascript; charset=utf-8")),
                 // Short-lived: it names the current hashed widget files.
                 (header::CACHE_CONTROL, HeaderValue::from_static("public, max-age=300")),
+                // Any site may embed it.
+                (header::ACCESS_CONTROL_ALLOW_ORIGIN, HeaderValue::from_static("*")),
             ],
             js.clone(),
         )

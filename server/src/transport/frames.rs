@@ -3,10 +3,12 @@
 //! well-formed request becomes a [`Reject`] — an error frame for the
 //! client — and never reaches the desk.
 
-use axum::extract::ws::{Message, Utf8Bytes};
+use axum::extract::ws::{CloseFrame, Message, Utf8Bytes, WebSocket};
 use baton_shared::ErrorCode;
 use serde::Serialize;
 use serde::de::DeserializeOwned;
+
+use super::limits::FrameGate;
 
 /// Why a frame was not accepted.
 #[derive(Debug, Clone, PartialEq)]
@@ -28,6 +30,54 @@ pub enum Incoming<T> {
     /// Ping/pong: nothing to do (the library answers pings).
     Ignore,
     Closed,
+    /// The WebSocket layer could not read a frame (invalid UTF-8 in a text
+    /// frame, a frame over the hard cap, a protocol violation). The stream
+    /// cannot be trusted any more: answer with the error frame, then close
+    /// with the code.
+    Broken(Reject, u16),
+}
+
+/// Screens what `socket.recv()` returned: the socket's frame budget first
+/// (see [`FrameGate`]), then [`decode`].
+pub fn receive<T: DeserializeOwned>(
+    received: Option<Result<Message, axum::Error>>,
+    gate: &FrameGate,
+    max_bytes: usize,
+) -> Incoming<T> {
+    match received {
+        None => Incoming::Closed,
+        Some(Err(e)) => broken(e, max_bytes),
+        Some(Ok(message)) => match gate.check(&message) {
+            Ok(()) => decode(message, max_bytes),
+            Err(reject) => Incoming::Bad(reject),
+        },
+    }
+}
+
+/// Names a read failure and picks the close code RFC 6455 gives it.
+fn broken<T>(e: axum::Error, max_bytes: usize) -> Incoming<T> {
+    use tungstenite::error::{CapacityError, Error};
+    let inner = e.into_inner();
+    let (code, close, message) = match inner.downcast_ref::<Error>() {
+        // A peer that vanished needs no answer.
+        Some(Error::ConnectionClosed | Error::AlreadyClosed | Error::Io(_)) | None => return Incoming::Closed,
+        Some(Error::Utf8(_)) => (ErrorCode::BadFrame, 1007, "text frames must be valid UTF-8".to_string()),
+        Some(Error::Capacity(CapacityError::MessageTooLong { size, .. })) => (
+            ErrorCode::TooLarge,
+            1009,
+            format!("the frame has {size} bytes; the limit is {max_bytes}"),
+        ),
+        Some(other) => (ErrorCode::BadFrame, 1002, format!("unreadable frame: {other}")),
+    };
+    Incoming::Broken(Reject::new(code, message), close)
+}
+
+/// Sends the error frame of a broken stream and closes with `code`.
+pub async fn close_broken(mut socket: WebSocket, error_frame: Message, code: u16) {
+    if socket.send(error_frame).await.is_ok() {
+        let frame = CloseFrame { code, reason: "unreadable frame".into() };
+        let _ = socket.send(Message::Close(Some(frame))).await;
+    }
 }
 
 /// Parses one text frame, enforcing the size limit before parsing.
@@ -49,6 +99,22 @@ pub fn decode<T: DeserializeOwned>(message: Message, max_bytes: usize) -> Incomi
     match serde_json::from_str(text.as_str()) {
         Ok(request) => Incoming::Request(request),
         Err(e) => Incoming::Bad(Reject::new(ErrorCode::BadFrame, format!("not a valid request: {e}"))),
+    }
+}
+
+/// [`decode`] over the raw payload of a data frame, for the fuzz targets
+/// (`fuzz/`): valid UTF-8 arrives as a text frame, anything else as
+/// binary, as from tungstenite (which refuses invalid UTF-8 text before it
+/// reaches us, see [`receive`]).
+pub fn decode_bytes<T: DeserializeOwned>(payload: &[u8], max_bytes: usize) -> Result<T, Reject> {
+    let message = match std::str::from_utf8(payload) {
+        Ok(text) => Message::Text(Utf8Bytes::from(text)),
+        Err(_) => Message::Binary(payload.to_vec().into()),
+    };
+    match decode(message, max_bytes) {
+        Incoming::Request(request) => Ok(request),
+        Incoming::Bad(reject) | Incoming::Broken(reject, _) => Err(reject),
+        Incoming::Ignore | Incoming::Closed => Err(Reject::new(ErrorCode::BadFrame, "not a data frame")),
     }
 }
 

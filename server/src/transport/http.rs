@@ -1,16 +1,17 @@
-//! The JSON API for agents (login, logout, who am I) and the one error type
-//! every HTTP route answers with.
+//! The JSON API for agents (login, logout, who am I), the one-click resume
+//! link, and the one error type every HTTP route answers with.
 
 use axum::Json;
 use axum::extract::State;
 use axum::http::StatusCode;
-use axum::response::{IntoResponse, Response};
+use axum::response::{Html, IntoResponse, Response};
 use axum_extra::extract::CookieJar;
 use axum_extra::extract::cookie::{Cookie, SameSite};
 use baton_shared::AgentRef;
 use serde::Deserialize;
 
 use super::AppState;
+use crate::desk::LinkOutcome;
 use crate::store::StoreError;
 use crate::team::{self, SESSION_COOKIE, SESSION_TTL_MS, TeamError};
 
@@ -98,6 +99,36 @@ pub async fn logout(State(state): State<AppState>, jar: CookieJar) -> Result<(Co
 
 pub async fn me(State(state): State<AppState>, jar: CookieJar) -> Result<Json<AgentRef>, AppError> {
     Ok(Json(signed_in_agent(&state, &jar).await?))
+}
+
+/// `GET /resume/{token}`: the notification's one-click "Resume assistant".
+/// A page says what happened; a used, expired or altered link changes
+/// nothing.
+pub async fn resume_link(
+    State(state): State<AppState>,
+    axum::extract::Path(token): axum::extract::Path<String>,
+) -> Result<(StatusCode, Html<String>), AppError> {
+    let (status, title, text) = match state.desk.resume_by_link(&token).await.map_err(|e| AppError::Internal(e.to_string()))? {
+        LinkOutcome::Resumed(id) => (
+            StatusCode::OK,
+            "Assistant resumed",
+            format!("The assistant has conversation {id} again. The visitor sees it answering in the same thread."),
+        ),
+        LinkOutcome::AlreadyUsed => (
+            StatusCode::CONFLICT,
+            "Nothing changed",
+            "This link was already used, or the handoff has ended. Nothing changed.".to_string(),
+        ),
+        LinkOutcome::Expired => (StatusCode::GONE, "Link expired", "This link has expired. Nothing changed; use the console.".to_string()),
+        LinkOutcome::Invalid => (StatusCode::BAD_REQUEST, "Invalid link", "This link is not valid. Nothing changed.".to_string()),
+    };
+    let page = format!(
+        "<!doctype html><meta charset=utf-8><meta name=viewport content=\"width=device-width\">\
+         <title>{title} — Baton</title>\
+         <body style=\"font-family:system-ui,sans-serif;max-width:32em;margin:15vh auto;padding:0 1em\">\
+         <h1>{title}</h1><p>{text}</p><p><a href=\"/console/\">Open the console</a></p>"
+    );
+    Ok((status, Html(page)))
 }
 
 fn time_from_millis(ms: i64) -> time::Duration {

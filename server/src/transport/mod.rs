@@ -2,6 +2,7 @@
 //! only decode, call the [`Desk`], and encode; no policy lives here.
 //!
 //! - [`frames`]: JSON frames in and out, size limits, error frames.
+//! - [`limits`]: rate limits per socket and per address.
 //! - [`follow`]: exactly-once, in-order delivery of a conversation's events.
 //! - [`visitor_socket`], [`agent_socket`]: the two sockets.
 //! - [`http`]: agent login/logout and the `AppError` every route answers with.
@@ -12,6 +13,7 @@ mod assets;
 mod follow;
 mod frames;
 mod http;
+mod limits;
 mod visitor_socket;
 
 use std::sync::Arc;
@@ -23,7 +25,9 @@ use tokio_util::task::TaskTracker;
 use tower_http::trace::TraceLayer;
 
 pub use assets::Assets;
+pub use frames::{Reject, decode_bytes};
 pub use http::AppError;
+pub use limits::RateLimits;
 
 use crate::desk::Desk;
 
@@ -37,6 +41,7 @@ pub struct AppState {
     /// Upgraded sockets, which axum no longer tracks, so shutdown can wait
     /// for them.
     pub sockets: TaskTracker,
+    pub rate_limits: Arc<RateLimits>,
 }
 
 /// Every route of the server.
@@ -50,6 +55,7 @@ pub fn app(state: AppState) -> Router {
         .route("/api/login", post(http::login))
         .route("/api/logout", post(http::logout))
         .route("/api/me", get(http::me))
+        .route("/resume/{token}", get(http::resume_link))
         .merge(assets)
         .layer(TraceLayer::new_for_http())
         .with_state(state)

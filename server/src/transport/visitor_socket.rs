@@ -5,41 +5,56 @@
 //! back, exactly once and in order (see [`Follower`]). Bad frames get an
 //! error frame and the connection stays usable.
 
+use std::net::SocketAddr;
 use std::time::Duration;
 
-use axum::extract::State;
 use axum::extract::ws::{CloseFrame, Message, WebSocket, WebSocketUpgrade};
+use axum::extract::{ConnectInfo, State};
+use axum::http::HeaderMap;
 use axum::response::Response;
 use baton_shared::{ConversationId, ErrorCode, VisitorRequest, VisitorUpdate};
 
 use super::AppState;
 use super::follow::Follower;
-use super::frames::{Incoming, Reject, decode, encode};
+use super::frames::{Incoming, Reject, close_broken, encode, receive};
+use super::limits::{FrameGate, refuse};
 use crate::desk::{Desk, DeskError};
 
 /// How long a new connection may take to say `hello`.
 const HELLO_TIMEOUT: Duration = Duration::from_secs(30);
 
-pub async fn upgrade(State(state): State<AppState>, ws: WebSocketUpgrade) -> Response {
+pub async fn upgrade(
+    State(state): State<AppState>,
+    ConnectInfo(peer): ConnectInfo<SocketAddr>,
+    headers: HeaderMap,
+    ws: WebSocketUpgrade,
+) -> Response {
     // The library's hard cap sits above our limit so an oversized frame can
     // be answered with an error frame instead of a dropped connection.
     let hard_cap = state.desk.limits().max_frame_bytes * 4;
     let tracker = state.sockets.clone();
-    ws.max_message_size(hard_cap)
-        .max_frame_size(hard_cap)
-        .on_upgrade(move |socket| tracker.track_future(run(socket, state)))
+    let ws = ws.max_message_size(hard_cap).max_frame_size(hard_cap);
+    match state.rate_limits.admit(peer, &headers) {
+        Ok(()) => ws.on_upgrade(move |socket| tracker.track_future(run(socket, state))),
+        Err(reject) => ws.on_upgrade(move |socket| tracker.track_future(refuse(socket, encode(&rejected(reject))))),
+    }
 }
 
 async fn run(mut socket: WebSocket, state: AppState) {
     let desk = state.desk.clone();
     let max = desk.limits().max_frame_bytes;
     let mut shutdown = state.shutdown.clone();
+    let gate = state.rate_limits.socket();
 
     let greeted = tokio::select! {
-        greeted = tokio::time::timeout(HELLO_TIMEOUT, greet(&mut socket, &desk)) => greeted,
+        greeted = tokio::time::timeout(HELLO_TIMEOUT, greet(&mut socket, &desk, &gate)) => greeted,
         _ = shutdown.changed() => return close_for_restart(socket).await,
     };
-    let Ok(Some((id, last_seq))) = greeted else { return };
+    let (id, last_seq) = match greeted {
+        Ok(Greeted::Open(id, last_seq)) => (id, last_seq),
+        Ok(Greeted::Broken(reject, code)) => return close_broken(socket, encode(&rejected(reject)), code).await,
+        Ok(Greeted::Gone) | Err(_) => return,
+    };
     let (mut follower, mut rx, backlog) = match Follower::start(&desk, id, last_seq).await {
         Ok(started) => started,
         Err(e) => {
@@ -65,13 +80,15 @@ async fn run(mut socket: WebSocket, state: AppState) {
                     if !send(&mut socket, &VisitorUpdate::Event { event }).await { return }
                 }
             }
-            message = socket.recv() => {
-                let Some(Ok(message)) = message else { return };
-                let open = match decode::<VisitorRequest>(message, max) {
+            received = socket.recv() => {
+                let open = match receive::<VisitorRequest>(received, &gate, max) {
                     Incoming::Request(request) => handle(&mut socket, &desk, id, request).await,
                     Incoming::Bad(reject) => send(&mut socket, &rejected(reject)).await,
                     Incoming::Ignore => true,
                     Incoming::Closed => false,
+                    Incoming::Broken(reject, code) => {
+                        return close_broken(socket, encode(&rejected(reject)), code).await;
+                    }
                 };
                 if !open { return }
             }
@@ -79,14 +96,24 @@ async fn run(mut socket: WebSocket, state: AppState) {
     }
 }
 
+/// How the greeting ended.
+enum Greeted {
+    /// Welcomed to this conversation; the visitor's `last_seq`.
+    Open(ConversationId, u64),
+    /// The socket is gone.
+    Gone,
+    /// A frame could not be read; close with this error and code.
+    Broken(Reject, u16),
+}
+
 /// Waits for a valid `hello`, answers `welcome`, and returns the
 /// conversation and the visitor's `last_seq`. Other frames before it get an
 /// error and do not close the connection.
-async fn greet(socket: &mut WebSocket, desk: &Desk) -> Option<(ConversationId, u64)> {
+async fn greet(socket: &mut WebSocket, desk: &Desk, gate: &FrameGate) -> Greeted {
     let max = desk.limits().max_frame_bytes;
     loop {
-        let message = socket.recv().await?.ok()?;
-        let reply = match decode::<VisitorRequest>(message, max) {
+        let received = socket.recv().await;
+        let reply = match receive::<VisitorRequest>(received, gate, max) {
             Incoming::Request(VisitorRequest::Hello { token, last_seq, page }) => {
                 match desk.open(token.as_deref(), page.as_deref()).await {
                     Ok(opened) => {
@@ -96,7 +123,10 @@ async fn greet(socket: &mut WebSocket, desk: &Desk) -> Option<(ConversationId, u
                             state: opened.conversation.state,
                             responder: opened.responder,
                         };
-                        return send(socket, &welcome).await.then_some((id, last_seq));
+                        return match send(socket, &welcome).await {
+                            true => Greeted::Open(id, last_seq),
+                            false => Greeted::Gone,
+                        };
                     }
                     Err(e) => error(&e),
                 }
@@ -104,10 +134,11 @@ async fn greet(socket: &mut WebSocket, desk: &Desk) -> Option<(ConversationId, u
             Incoming::Request(_) => rejected(Reject::new(ErrorCode::HelloFirst, "send hello first")),
             Incoming::Bad(reject) => rejected(reject),
             Incoming::Ignore => continue,
-            Incoming::Closed => return None,
+            Incoming::Closed => return Greeted::Gone,
+            Incoming::Broken(reject, code) => return Greeted::Broken(reject, code),
         };
         if !send(socket, &reply).await {
-            return None;
+            return Greeted::Gone;
         }
     }
 }

@@ -37,6 +37,15 @@ impl TestServer {
         server
     }
 
+    /// A server with `config` (its database a fresh file).
+    pub async fn start_with(config: Config) -> Self {
+        let dir = tempfile::tempdir().unwrap();
+        let db = dir.path().join("baton.db");
+        let mut server = Self::start_on(db, config).await;
+        server._dir = Some(dir);
+        server
+    }
+
     /// A server on an existing database file.
     pub async fn start_on(db: PathBuf, mut config: Config) -> Self {
         config.database_url = format!("sqlite://{}", db.display());
@@ -50,7 +59,21 @@ impl TestServer {
             .await
             .expect("server runs");
         });
-        Self { addr, db, stop: Some(stop), task: Some(task), _dir: None }
+        let server = Self { addr, db, stop: Some(stop), task: Some(task), _dir: None };
+        server.ready().await;
+        server
+    }
+
+    /// Waits until the server answers HTTP, i.e. its database is migrated
+    /// and it is accepting: tests may then open the same database.
+    async fn ready(&self) {
+        let url = format!("http://{}/api/me", self.addr);
+        let deadline = tokio::time::Instant::now() + DEADLINE;
+        let mut tick = tokio::time::interval(Duration::from_millis(10));
+        while reqwest::get(&url).await.is_err() {
+            assert!(tokio::time::Instant::now() < deadline, "server did not come up");
+            tick.tick().await;
+        }
     }
 
     /// Shuts down gracefully and waits until it has.
