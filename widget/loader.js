@@ -7,12 +7,23 @@
  * fills in `assets` below ({"js": ..., "wasm": ...}: the widget's hashed
  * build output). localStorage keys: baton.token (written by the widget),
  * baton.open (the panel was open).
+ *
+ * The page's API, a command queue, so calls made before this script runs
+ * are kept and replayed:
+ *   <script>window.Baton = window.Baton || function () {
+ *     (window.Baton.q = window.Baton.q || []).push(arguments) };</script>
+ *   Baton('identify', {userId, name, email, tier, userHash});
+ *   Baton('open'); Baton('close'); Baton('toggle');
+ * An identity goes with the widget's next hello: the first one if given
+ * before the chat starts, else the next reconnect's.
  */
 (function () {
   var script = document.currentScript;
   if (!script || document.getElementById("baton-host")) return;
   var origin = new URL(script.src).origin;
   var assets = __BATON_ASSETS__;
+  var queued = (window.Baton && window.Baton.q) || [];
+  var identity = null;
 
   function stored(key, value) {
     try {
@@ -52,7 +63,7 @@
           widget = m.mount(container, origin, restore === true && open, function () {
             show(false);
             launcher.focus(); // the focus was in the panel just hidden
-          });
+          }, identity);
           if (open && restore !== true) widget.set_open(true);
         });
       })
@@ -75,6 +86,16 @@
 
   launcher.onclick = function () { show(!open); };
   launcher.onpointerenter = launcher.onfocus = load;
+
+  window.Baton = function (command, arg) {
+    if (command == "identify") {
+      identity = arg;
+      if (widget) widget.identify(arg);
+    } else if (command == "open" || command == "close" || command == "toggle") {
+      show(command == "toggle" ? !open : command == "open");
+    }
+  };
+  for (var i = 0; i < queued.length; i++) window.Baton.apply(null, queued[i]);
 
   function attach() {
     document.body.appendChild(host);

@@ -8,8 +8,9 @@
 
 use std::rc::Rc;
 
-use baton_shared::domain::{AgentRef, ConversationId};
+use baton_shared::domain::{AgentId, AgentRef, ConversationId};
 use baton_shared::protocol::{AgentRequest, AgentUpdate};
+use baton_widget::chat::TYPING_IDLE;
 use baton_widget::ids::client_id;
 use baton_widget::link::{Link, LinkEvent, socket_url};
 use leptos::prelude::*;
@@ -23,6 +24,8 @@ pub struct Console {
     pub desk: RwSignal<Desk>,
     link: StoredValue<Option<Link>, LocalStorage>,
     on_signed_out: StoredValue<Rc<dyn Fn()>, LocalStorage>,
+    /// Bumped on every keystroke in the reply box (see `draft_changed`).
+    keystrokes: StoredValue<u32>,
 }
 
 impl Console {
@@ -32,6 +35,7 @@ impl Console {
             desk: RwSignal::new(Desk::new(me)),
             link: StoredValue::new_local(None),
             on_signed_out: StoredValue::new_local(Rc::new(on_signed_out)),
+            keystrokes: StoredValue::new(0),
         };
         let origin = window().location().origin().unwrap_or_default();
         let link = Link::open(socket_url(&origin, "/ws/agent"), move |event| {
@@ -86,10 +90,53 @@ impl Console {
         self.send(self.desk.try_update(Desk::close).flatten());
     }
 
+    pub fn release(&self) {
+        self.stop_typing();
+        self.send(self.desk.try_update(Desk::release).flatten());
+    }
+
+    pub fn transfer(&self, to: AgentId) {
+        self.stop_typing();
+        self.send(self.desk.try_update(|d| d.transfer(to)).flatten());
+    }
+
     pub fn reply(&self, text: &str) {
+        self.stop_typing();
         self.send(
             self.desk
                 .try_update(|d| d.reply(client_id(), text))
+                .flatten(),
+        );
+    }
+
+    /// The reply box changed: typing while it has text, until
+    /// [`TYPING_IDLE`] passes without a keystroke.
+    pub fn draft_changed(&self, draft: &str) {
+        if draft.trim().is_empty() {
+            return self.stop_typing();
+        }
+        self.set_typing(true);
+        self.keystrokes.update_value(|n| *n = n.wrapping_add(1));
+        let (console, at) = (*self, self.keystrokes.get_value());
+        set_timeout(
+            move || {
+                if console.keystrokes.try_get_value() == Some(at) {
+                    console.stop_typing();
+                }
+            },
+            TYPING_IDLE,
+        );
+    }
+
+    pub fn stop_typing(&self) {
+        self.set_typing(false);
+    }
+
+    fn set_typing(&self, typing: bool) {
+        // Untracked: nothing on screen shows it, so nothing redraws.
+        self.send(
+            self.desk
+                .try_update_untracked(|d| d.set_typing(typing))
                 .flatten(),
         );
     }

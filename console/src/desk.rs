@@ -3,14 +3,17 @@
 //! [`Desk`] holds the queue and the one conversation the agent has open
 //! (its detail, with the brief, and its [`Transcript`]). It turns agent
 //! actions into [`AgentRequest`]s and server frames into state, and decides
-//! what may be done: claim a queued conversation, reply and hand back only
-//! while holding it. Tested natively; `connection` puts it on a socket.
+//! what may be done: claim a queued conversation; reply, release, transfer
+//! and hand back only while holding it. It also keeps the visitor's typing
+//! and read receipts, and what the server was told about the agent typing.
+//! Tested natively; `connection` puts it on a socket.
 
 use baton_shared::domain::{
-    AgentRef, ConversationDetail, ConversationId, ConversationState, QueueEntry,
+    AgentId, AgentRef, ConversationDetail, ConversationId, ConversationState, Identity, QueueEntry,
+    Seq,
 };
 use baton_shared::protocol::{AgentRequest, AgentUpdate, DEFAULT_MAX_TEXT_CHARS, ErrorCode};
-use baton_widget::transcript::{Audience, Outgoing, Transcript};
+use baton_widget::transcript::{Audience, Author, Outgoing, Transcript};
 
 /// The conversation on screen.
 #[derive(Clone, Debug, PartialEq)]
@@ -19,11 +22,43 @@ pub struct Opened {
     /// `None` until the server answers the `watch`.
     pub detail: Option<ConversationDetail>,
     pub transcript: Transcript,
+    /// The visitor is typing.
+    pub visitor_typing: bool,
+    /// The last `seq` the visitor has seen.
+    pub visitor_read: Seq,
+    /// What the server was last told about this agent typing here.
+    typing: bool,
+}
+
+impl Opened {
+    /// The `seq` of the latest team message the visitor has seen, to put
+    /// "Seen" under it.
+    pub fn seen(&self) -> Option<Seq> {
+        self.transcript
+            .lines()
+            .iter()
+            .rev()
+            .filter(|l| l.author == Author::Agent && l.client_id.is_none())
+            .filter_map(|l| l.seq)
+            .find(|&seq| seq <= self.visitor_read)
+    }
+
+    /// Who the visitor is: as the host site last said, else as the brief
+    /// recorded it.
+    pub fn identity(&self) -> Option<&Identity> {
+        let detail = self.detail.as_ref()?;
+        detail
+            .identity
+            .as_ref()
+            .or_else(|| detail.brief.as_ref()?.identity.as_ref())
+    }
 }
 
 #[derive(Clone, Debug, PartialEq)]
 pub struct Desk {
     pub me: AgentRef,
+    /// Everyone on the team, this agent included (for transfers).
+    pub team: Vec<AgentRef>,
     /// Oldest handoff first.
     pub queue: Vec<QueueEntry>,
     pub opened: Option<Opened>,
@@ -43,6 +78,7 @@ impl Desk {
     pub fn new(me: AgentRef) -> Self {
         Self {
             me,
+            team: Vec::new(),
             queue: Vec::new(),
             opened: None,
             live: false,
@@ -79,27 +115,41 @@ impl Desk {
                 client_id: p.client_id.clone(),
                 text: text.clone(),
             }),
-            Outgoing::HumanRequest => None,
+            Outgoing::HumanRequest | Outgoing::Rating { .. } => None,
         }));
         frames
     }
 
+    /// The socket closed: typing on either side is unknown now (a new
+    /// socket starts at "not typing").
     pub fn dropped(&mut self) {
         self.live = false;
+        if let Some(opened) = self.opened.as_mut() {
+            opened.visitor_typing = false;
+            opened.typing = false;
+        }
+    }
+
+    fn opened_as(&mut self, id: ConversationId) -> Option<&mut Opened> {
+        self.opened.as_mut().filter(|o| o.id == id)
     }
 
     pub fn receive(&mut self, update: AgentUpdate) -> Result<(), SignedOut> {
         match update {
-            AgentUpdate::Hello { agent } => self.me = agent,
+            AgentUpdate::Hello { agent, team } => {
+                self.me = agent;
+                self.team = team;
+            }
             AgentUpdate::Queue { mut entries } => {
                 entries.sort_by_key(|e| e.since);
                 self.queue = entries;
             }
             AgentUpdate::Conversation { detail } => {
-                if let Some(opened) = self.opened.as_mut().filter(|o| o.id == detail.id) {
+                if let Some(opened) = self.opened_as(detail.id) {
                     opened
                         .transcript
                         .baseline(detail.state, detail.responder.clone());
+                    opened.visitor_read = opened.visitor_read.max(detail.visitor_read);
                     opened.detail = Some(detail);
                 }
             }
@@ -107,7 +157,10 @@ impl Desk {
                 conversation,
                 event,
             } => {
-                if let Some(opened) = self.opened.as_mut().filter(|o| o.id == conversation) {
+                if let Some(opened) = self.opened_as(conversation) {
+                    if event.body.kind() == "visitor" {
+                        opened.visitor_typing = false;
+                    }
                     opened.transcript.apply(event);
                 }
             }
@@ -116,11 +169,39 @@ impl Desk {
                     opened.transcript.ack(&client_id, seq);
                 }
             }
+            AgentUpdate::Typing {
+                conversation,
+                typing,
+            } => {
+                if let Some(opened) = self.opened_as(conversation) {
+                    opened.visitor_typing = typing;
+                }
+            }
+            AgentUpdate::Read { conversation, seq } => {
+                if let Some(opened) = self.opened_as(conversation) {
+                    opened.visitor_read = opened.visitor_read.max(seq);
+                }
+            }
             AgentUpdate::Error {
                 code: ErrorCode::Unauthorized,
                 ..
             } => return Err(SignedOut),
-            AgentUpdate::Error { message, .. } => self.problem = Some(message),
+            AgentUpdate::Error {
+                message, client_id, ..
+            } => {
+                // A refused reply says so itself, under the reply.
+                let on_line = client_id.is_some_and(|id| {
+                    self.opened.as_mut().is_some_and(|o| {
+                        matches!(
+                            o.transcript.fail(&id, &message),
+                            Some(Outgoing::Message { .. })
+                        )
+                    })
+                });
+                if !on_line {
+                    self.problem = Some(message);
+                }
+            }
         }
         Ok(())
     }
@@ -130,18 +211,27 @@ impl Desk {
         if self.opened.as_ref().is_some_and(|o| o.id == id) {
             return Vec::new();
         }
-        let mut frames: Vec<_> = self
-            .opened
-            .take()
-            .map(|o| AgentRequest::Unwatch { conversation: o.id })
-            .into_iter()
-            .collect();
+        let mut frames = Vec::new();
+        if let Some(old) = self.opened.take() {
+            if old.typing && self.live {
+                frames.push(AgentRequest::Typing {
+                    conversation: old.id,
+                    typing: false,
+                });
+            }
+            frames.push(AgentRequest::Unwatch {
+                conversation: old.id,
+            });
+        }
         self.opened = Some(Opened {
             id,
             detail: None,
             transcript: Transcript::new(Audience::Agent {
                 name: self.me.name.clone(),
             }),
+            visitor_typing: false,
+            visitor_read: 0,
+            typing: false,
         });
         self.problem = None;
         frames.push(AgentRequest::Watch {
@@ -187,6 +277,54 @@ impl Desk {
             Some(ConversationState::Human) => self.held_by_me(),
             Some(ConversationState::Closed) | None => false,
         }
+    }
+
+    /// Back to the queue, for someone else: only its holder.
+    pub fn can_release(&self) -> bool {
+        self.held_by_me()
+    }
+
+    /// The other people on the team, who a held conversation can go to.
+    pub fn transfer_targets(&self) -> Vec<AgentRef> {
+        self.team
+            .iter()
+            .filter(|a| a.id != self.me.id)
+            .cloned()
+            .collect()
+    }
+
+    pub fn can_transfer(&self) -> bool {
+        self.held_by_me() && self.team.iter().any(|a| a.id != self.me.id)
+    }
+
+    pub fn release(&mut self) -> Option<AgentRequest> {
+        self.act(Self::can_release, |conversation| AgentRequest::Release {
+            conversation,
+        })
+    }
+
+    /// Hands a held conversation to another agent on the team.
+    pub fn transfer(&mut self, to: AgentId) -> Option<AgentRequest> {
+        let conversation = self.opened.as_ref()?.id;
+        self.problem = None;
+        let known = to != self.me.id && self.team.iter().any(|a| a.id == to);
+        (known && self.can_transfer()).then_some(AgentRequest::Transfer { conversation, to })
+    }
+
+    /// The agent started or stopped typing a reply. A frame only on a
+    /// change, on a live socket, and "typing" only while holding the
+    /// conversation.
+    pub fn set_typing(&mut self, typing: bool) -> Option<AgentRequest> {
+        let allowed = self.live && (!typing || self.held_by_me());
+        let opened = self.opened.as_mut()?;
+        if !allowed || opened.typing == typing {
+            return None;
+        }
+        opened.typing = typing;
+        Some(AgentRequest::Typing {
+            conversation: opened.id,
+            typing,
+        })
     }
 
     pub fn claim(&mut self) -> Option<AgentRequest> {
@@ -242,6 +380,40 @@ mod tests {
 
     use super::*;
 
+    fn leo() -> AgentRef {
+        AgentRef {
+            id: 2,
+            name: "Leo".into(),
+        }
+    }
+
+    /// Signed in as Mia (team: Mia, Leo), holding conversation 7.
+    fn holding() -> Desk {
+        let mut d = Desk::new(mia());
+        d.receive(AgentUpdate::Hello {
+            agent: mia(),
+            team: vec![mia(), leo()],
+        })
+        .unwrap();
+        d.connected();
+        d.open(7);
+        d.receive(detail(7, ConversationState::Human, Some(mia())))
+            .unwrap();
+        d
+    }
+
+    fn agent_says(seq: u64, id: &str) -> AgentUpdate {
+        event(
+            7,
+            seq,
+            EventBody::Agent {
+                name: "Mia".into(),
+                client_id: id.into(),
+                text: format!("message {seq}"),
+            },
+        )
+    }
+
     fn mia() -> AgentRef {
         AgentRef {
             id: 1,
@@ -259,6 +431,7 @@ mod tests {
             intent: "refund".into(),
             out_of_hours: false,
             agent: None,
+            identity: None,
         }
     }
 
@@ -284,6 +457,8 @@ mod tests {
                 page: None,
                 started_at: 0,
                 brief: None,
+                identity: None,
+                visitor_read: 0,
             },
         }
     }
@@ -448,9 +623,240 @@ mod tests {
         let error = |code| AgentUpdate::Error {
             code,
             message: "Someone else claimed it".into(),
+            client_id: None,
         };
         assert_eq!(d.receive(error(ErrorCode::Unauthorized)), Err(SignedOut));
         d.receive(error(ErrorCode::Conflict)).unwrap();
         assert_eq!(d.problem.as_deref(), Some("Someone else claimed it"));
+    }
+
+    #[test]
+    fn only_the_holder_releases_or_transfers_and_only_to_someone_else_on_the_team() {
+        let mut d = holding();
+        assert_eq!(d.transfer_targets(), [leo()]);
+        assert!(d.can_release() && d.can_transfer());
+        assert_eq!(d.release(), Some(AgentRequest::Release { conversation: 7 }));
+        assert_eq!(
+            d.transfer(2),
+            Some(AgentRequest::Transfer {
+                conversation: 7,
+                to: 2
+            })
+        );
+        assert_eq!(d.transfer(1), None, "not to oneself");
+        assert_eq!(d.transfer(99), None, "not to a stranger");
+
+        d.receive(detail(7, ConversationState::Human, Some(leo())))
+            .unwrap();
+        assert!(!d.can_release() && !d.can_transfer());
+        assert_eq!((d.release(), d.transfer(2)), (None, None));
+
+        d.receive(detail(7, ConversationState::Queued, None))
+            .unwrap();
+        assert!(!d.can_release() && !d.can_transfer() && d.can_claim());
+    }
+
+    #[test]
+    fn nobody_to_transfer_to_when_alone() {
+        let mut d = holding();
+        d.receive(AgentUpdate::Hello {
+            agent: mia(),
+            team: vec![mia()],
+        })
+        .unwrap();
+        assert!(d.transfer_targets().is_empty() && !d.can_transfer());
+        assert!(d.can_release());
+    }
+
+    #[test]
+    fn the_visitor_typing_shows_until_they_send_stop_or_the_socket_drops() {
+        let mut d = holding();
+        let typing = |d: &Desk| d.opened.as_ref().unwrap().visitor_typing;
+        d.receive(AgentUpdate::Typing {
+            conversation: 8,
+            typing: true,
+        })
+        .unwrap();
+        assert!(!typing(&d), "another conversation");
+        d.receive(AgentUpdate::Typing {
+            conversation: 7,
+            typing: true,
+        })
+        .unwrap();
+        assert!(typing(&d));
+        d.receive(event(
+            7,
+            1,
+            EventBody::Visitor {
+                client_id: "v".into(),
+                text: "hello".into(),
+            },
+        ))
+        .unwrap();
+        assert!(!typing(&d), "the message arrived");
+        d.receive(AgentUpdate::Typing {
+            conversation: 7,
+            typing: true,
+        })
+        .unwrap();
+        d.receive(AgentUpdate::Typing {
+            conversation: 7,
+            typing: false,
+        })
+        .unwrap();
+        assert!(!typing(&d));
+        d.receive(AgentUpdate::Typing {
+            conversation: 7,
+            typing: true,
+        })
+        .unwrap();
+        d.dropped();
+        assert!(!typing(&d));
+    }
+
+    #[test]
+    fn seen_goes_under_the_latest_team_message_the_visitor_has_read() {
+        let mut d = holding();
+        let seen = |d: &Desk| d.opened.as_ref().unwrap().seen();
+        d.receive(agent_says(1, "a")).unwrap();
+        d.receive(agent_says(2, "b")).unwrap();
+        d.receive(event(
+            7,
+            3,
+            EventBody::Visitor {
+                client_id: "v".into(),
+                text: "ok".into(),
+            },
+        ))
+        .unwrap();
+        d.receive(agent_says(4, "c")).unwrap();
+        assert_eq!(seen(&d), None, "nothing read yet");
+
+        // The watch's detail says how far the visitor had read…
+        let AgentUpdate::Conversation { mut detail } =
+            detail(7, ConversationState::Human, Some(mia()))
+        else {
+            unreachable!()
+        };
+        detail.visitor_read = 3;
+        d.receive(AgentUpdate::Conversation { detail }).unwrap();
+        assert_eq!(seen(&d), Some(2));
+        // … and read receipts move it on, never back.
+        d.receive(AgentUpdate::Read {
+            conversation: 7,
+            seq: 4,
+        })
+        .unwrap();
+        assert_eq!(seen(&d), Some(4));
+        d.receive(AgentUpdate::Read {
+            conversation: 7,
+            seq: 2,
+        })
+        .unwrap();
+        assert_eq!(seen(&d), Some(4));
+        d.receive(AgentUpdate::Read {
+            conversation: 8,
+            seq: 99,
+        })
+        .unwrap();
+        assert_eq!(d.opened.as_ref().unwrap().visitor_read, 4);
+
+        // A reply still on its way is not "seen".
+        d.reply("r".into(), "pending");
+        d.receive(AgentUpdate::Read {
+            conversation: 7,
+            seq: 5,
+        })
+        .unwrap();
+        assert_eq!(seen(&d), Some(4));
+    }
+
+    #[test]
+    fn a_refused_reply_is_marked_failed_and_other_errors_are_shown() {
+        let mut d = holding();
+        d.reply("r1".into(), "far too long");
+        d.receive(AgentUpdate::Error {
+            code: ErrorCode::Invalid,
+            message: "Replies are limited to 4000 characters.".into(),
+            client_id: Some("r1".into()),
+        })
+        .unwrap();
+        let line = d.opened.as_ref().unwrap().transcript.lines()[0].clone();
+        assert_eq!(
+            line.failed.as_deref(),
+            Some("Replies are limited to 4000 characters.")
+        );
+        assert_eq!(d.problem, None);
+        d.dropped();
+        assert_eq!(
+            d.connected(),
+            [AgentRequest::Watch {
+                conversation: 7,
+                last_seq: 0
+            }],
+            "a refused reply is not resent"
+        );
+
+        d.receive(AgentUpdate::Error {
+            code: ErrorCode::Conflict,
+            message: "Leo holds this conversation.".into(),
+            client_id: Some("transfer".into()),
+        })
+        .unwrap();
+        assert_eq!(d.problem.as_deref(), Some("Leo holds this conversation."));
+    }
+
+    #[test]
+    fn the_agent_typing_is_sent_on_changes_while_holding_and_stopped_on_leaving() {
+        let mut d = holding();
+        assert_eq!(
+            d.set_typing(true),
+            Some(AgentRequest::Typing {
+                conversation: 7,
+                typing: true
+            })
+        );
+        assert_eq!(d.set_typing(true), None, "no spam");
+        assert_eq!(
+            d.open(8),
+            [
+                AgentRequest::Typing {
+                    conversation: 7,
+                    typing: false
+                },
+                AgentRequest::Unwatch { conversation: 7 },
+                AgentRequest::Watch {
+                    conversation: 8,
+                    last_seq: 0
+                }
+            ],
+            "leaving a conversation stops typing in it"
+        );
+        d.receive(detail(8, ConversationState::Queued, None))
+            .unwrap();
+        assert_eq!(d.set_typing(true), None, "not before claiming");
+        assert_eq!(d.set_typing(false), None, "nothing to stop");
+    }
+
+    #[test]
+    fn the_identity_comes_from_the_detail_or_else_the_brief() {
+        let mut d = holding();
+        assert_eq!(d.opened.as_ref().unwrap().identity(), None);
+        let AgentUpdate::Conversation { mut detail } =
+            detail(7, ConversationState::Human, Some(mia()))
+        else {
+            unreachable!()
+        };
+        detail.identity = Some(Identity {
+            name: Some("Ana".into()),
+            verified: true,
+            ..Identity::default()
+        });
+        d.receive(AgentUpdate::Conversation { detail }).unwrap();
+        let identity = d.opened.as_ref().unwrap().identity().unwrap();
+        assert_eq!(
+            (identity.name.as_deref(), identity.verified),
+            (Some("Ana"), true)
+        );
     }
 }

@@ -1,7 +1,7 @@
 //! How the console words numbers and kinds: waiting times, confidence
 //! against the threshold, handoff mechanisms. Plain functions, tested natively.
 
-use baton_shared::domain::{Brief, ConversationState, Mechanism, QueueEntry};
+use baton_shared::domain::{Brief, ConversationState, Identity, Mechanism, QueueEntry};
 
 /// How long someone has waited, coarse enough to read at a glance:
 /// "<1 min", "3 min", "2 h 5 min", "3 d".
@@ -52,6 +52,27 @@ pub fn state(state: ConversationState, agent: Option<&str>) -> String {
         (ConversationState::Human, None) => "With a person".into(),
         (ConversationState::Closed, _) => "Closed".into(),
     }
+}
+
+/// What the host site says about the visitor, in one line:
+/// "Ana Silva · ana@example.com · id 42 · tier gold" ("No details" when
+/// the claim names nothing).
+pub fn identity(identity: &Identity) -> String {
+    let mut parts: Vec<String> = [&identity.name, &identity.email]
+        .into_iter()
+        .flatten()
+        .cloned()
+        .collect();
+    if let Some(id) = &identity.user_id {
+        parts.push(format!("id {id}"));
+    }
+    if let Some(tier) = &identity.tier {
+        parts.push(format!("tier {tier}"));
+    }
+    if parts.is_empty() {
+        return "No details".into();
+    }
+    parts.join(" · ")
 }
 
 /// A page URL worth linking to; anything else (`javascript:`…) shows as text.
@@ -113,6 +134,22 @@ mod tests {
         );
         assert_eq!(mechanism(Mechanism::User, None), "User request");
         assert_eq!(state(ConversationState::Human, Some("Mia")), "With Mia");
+    }
+
+    #[test]
+    fn identities_read_in_one_line() {
+        let ana = Identity {
+            user_id: Some("42".into()),
+            name: Some("Ana Silva".into()),
+            email: Some("ana@example.com".into()),
+            tier: Some("gold".into()),
+            verified: false,
+        };
+        assert_eq!(
+            identity(&ana),
+            "Ana Silva · ana@example.com · id 42 · tier gold"
+        );
+        assert_eq!(identity(&Identity::default()), "No details");
     }
 
     #[test]

@@ -4,6 +4,14 @@
 //!
 //! Every wait has a deadline and checks a condition; nothing sleeps a fixed
 //! time hoping the page caught up.
+//!
+//! - [`child`]: the real `baton` binary as a child process, for tests that
+//!   kill and restart it.
+//! - [`wire`]: a protocol client that survives a server going away, and the
+//!   backoff it reconnects with.
+
+pub mod child;
+pub mod wire;
 
 use std::future::Future;
 use std::net::SocketAddr;
@@ -34,7 +42,10 @@ where
         if let Some(found) = check().await {
             return found;
         }
-        assert!(tokio::time::Instant::now() < deadline, "timed out waiting for {what}");
+        assert!(
+            tokio::time::Instant::now() < deadline,
+            "timed out waiting for {what}"
+        );
     }
 }
 
@@ -49,6 +60,11 @@ impl Server {
     /// Demo configuration (demo agent Mia, demo knowledge base) on a fresh
     /// database, serving the widget and console built into `dist/`.
     pub async fn start() -> Self {
+        Self::start_with(|_| {}).await
+    }
+
+    /// The same, with changes to the configuration.
+    pub async fn start_with(configure: impl FnOnce(&mut baton::Config)) -> Self {
         let assets = assets_dir();
         assert!(
             assets.join("widget").is_dir() && assets.join("console").is_dir(),
@@ -57,12 +73,13 @@ impl Server {
             assets.display()
         );
         let dir = tempfile::tempdir().unwrap();
-        let config = baton::Config {
+        let mut config = baton::Config {
             database_url: format!("sqlite://{}", dir.path().join("baton.db").display()),
             assets_dir: assets,
             demo: true,
             ..baton::Config::default()
         };
+        configure(&mut config);
         let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
         let addr = listener.local_addr().unwrap();
         let (stop, stopped) = oneshot::channel::<()>();
@@ -73,11 +90,27 @@ impl Server {
             .await
             .expect("server runs");
         });
-        Self { addr, stop: Some(stop), _dir: dir }
+        // Ready once it answers HTTP: its database is migrated, so tests may
+        // open the same file.
+        let me = format!("http://{addr}/api/me");
+        eventually("the server to answer", || async {
+            reqwest::get(&me).await.ok().map(drop)
+        })
+        .await;
+        Self {
+            addr,
+            stop: Some(stop),
+            _dir: dir,
+        }
     }
 
     pub fn url(&self, path: &str) -> String {
         format!("http://{}{path}", self.addr)
+    }
+
+    /// The database file, for tests that add agents.
+    pub fn database_url(&self) -> String {
+        format!("sqlite://{}", self._dir.path().join("baton.db").display())
     }
 }
 
@@ -104,7 +137,8 @@ pub struct Driver {
 
 impl Driver {
     pub async fn start() -> Self {
-        let binary = std::env::var("CHROMEDRIVER").unwrap_or_else(|_| "/usr/bin/chromedriver".into());
+        let binary =
+            std::env::var("CHROMEDRIVER").unwrap_or_else(|_| "/usr/bin/chromedriver".into());
         let port = {
             let probe = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
             probe.local_addr().unwrap().port()
@@ -114,12 +148,17 @@ impl Driver {
             .stdout(Stdio::null())
             .stderr(Stdio::null())
             .spawn()
-            .unwrap_or_else(|e| panic!("cannot start {binary} ({e}); `cargo xtask test` installs it"));
+            .unwrap_or_else(|e| {
+                panic!("cannot start {binary} ({e}); `cargo xtask test` installs it")
+            });
         eventually("chromedriver to listen", || async move {
             TcpStream::connect(("127.0.0.1", port)).await.ok().map(drop)
         })
         .await;
-        Self { child, url: format!("http://127.0.0.1:{port}") }
+        Self {
+            child,
+            url: format!("http://127.0.0.1:{port}"),
+        }
     }
 
     /// A fresh headless Chromium window of `width`×`height`.
@@ -148,7 +187,10 @@ impl Driver {
             .connect(&self.url)
             .await
             .expect("a WebDriver session");
-        Browser { client, _profile: profile }
+        Browser {
+            client,
+            _profile: profile,
+        }
     }
 }
 
@@ -188,8 +230,12 @@ impl Browser {
     /// Every element matching `css` inside the widget's shadow root (none
     /// while the widget is not there).
     pub async fn find_in_widget(&self, css: &str) -> Vec<Element> {
-        let Ok(host) = self.client.find(Locator::Css("#baton-host")).await else { return Vec::new() };
-        let Ok(root) = host.shadow_root().await else { return Vec::new() };
+        let Ok(host) = self.client.find(Locator::Css("#baton-host")).await else {
+            return Vec::new();
+        };
+        let Ok(root) = host.shadow_root().await else {
+            return Vec::new();
+        };
         root.find_all(Locator::Css(css)).await.unwrap_or_default()
     }
 
@@ -204,13 +250,18 @@ impl Browser {
     }
 
     /// Waits until the text of the widget element `css` satisfies `ok`.
-    pub async fn widget_text_until(&self, css: &str, what: &str, ok: impl Fn(&str) -> bool) -> String {
+    pub async fn widget_text_until(
+        &self,
+        css: &str,
+        what: &str,
+        ok: impl Fn(&str) -> bool,
+    ) -> String {
         eventually(what, || async {
             for element in self.find_in_widget(css).await {
-                if let Ok(text) = element.text().await {
-                    if ok(&text) {
-                        return Some(text);
-                    }
+                if let Ok(text) = element.text().await
+                    && ok(&text)
+                {
+                    return Some(text);
                 }
             }
             None
@@ -223,7 +274,11 @@ impl Browser {
     pub async fn widget_transcript(&self) -> Vec<(String, String, String)> {
         let mut entries = Vec::new();
         for message in self.find_in_widget("[data-baton=message]").await {
-            let author = message.attr("data-author").await.unwrap().unwrap_or_default();
+            let author = message
+                .attr("data-author")
+                .await
+                .unwrap()
+                .unwrap_or_default();
             let name = match message.find(Locator::Css("[data-baton=author]")).await {
                 Ok(e) => e.text().await.unwrap_or_default(),
                 Err(_) => String::new(),
@@ -235,6 +290,38 @@ impl Browser {
             entries.push((author, name, text));
         }
         entries
+    }
+
+    /// Signs in to the console as an agent and waits for the queue.
+    pub async fn sign_in(&self, server: &Server, email: &str, password: &str) {
+        self.goto(&server.url("/console/")).await;
+        self.page("[data-console=email]")
+            .await
+            .send_keys(email)
+            .await
+            .unwrap();
+        self.page("[data-console=password]")
+            .await
+            .send_keys(password)
+            .await
+            .unwrap();
+        self.page("[data-console=login]")
+            .await
+            .click()
+            .await
+            .unwrap();
+        self.page("[data-console=queue]").await;
+    }
+
+    /// Whether a script planted in the page's text ever ran: the payloads
+    /// the tests send set `window.__xss`.
+    pub async fn xss_ran(&self) -> bool {
+        let ran = self
+            .client
+            .execute("return window.__xss !== undefined;", vec![])
+            .await
+            .unwrap();
+        ran.as_bool().unwrap_or(true)
     }
 
     /// Saves a screenshot under `target/e2e-screenshots/` for people to

@@ -21,80 +21,177 @@ async fn a_visitor_is_handed_to_a_person_and_back_without_a_seam() {
 
     // The site's one script tag draws a launcher; opening it loads the widget.
     visitor.goto(&server.url("/")).await;
-    visitor.widget("[data-baton=launcher]").await.click().await.unwrap();
+    visitor
+        .widget("[data-baton=launcher]")
+        .await
+        .click()
+        .await
+        .unwrap();
     visitor.widget("[data-baton=panel]").await;
     assert_responder(&visitor, ASSISTANT).await;
 
     // The assistant answers a knowledge-base question.
     ask(&visitor, "How long does shipping take?").await;
     visitor
-        .widget_text_until("[data-baton=message][data-author=assistant]", "the assistant's answer", |t| {
-            t.contains("business days")
-        })
+        .widget_text_until(
+            "[data-baton=message][data-author=assistant]",
+            "the assistant's answer",
+            |t| t.contains("business days"),
+        )
         .await;
 
     // One click on "Talk to a human": the visitor is told a person is coming.
-    visitor.widget("[data-baton=human]").await.click().await.unwrap();
     visitor
-        .widget_text_until("[data-baton=message][data-author=notice]", "the handoff notice", |t| !t.is_empty())
+        .widget("[data-baton=human]")
+        .await
+        .click()
+        .await
+        .unwrap();
+    visitor
+        .widget_text_until(
+            "[data-baton=message][data-author=notice]",
+            "the handoff notice",
+            |t| !t.is_empty(),
+        )
         .await;
     visitor.screenshot("journey-1-handoff").await;
 
     // The agent signs in and finds the conversation in the queue.
     agent.goto(&server.url("/console/")).await;
-    agent.page("[data-console=email]").await.send_keys("demo@baton.local").await.unwrap();
-    agent.page("[data-console=password]").await.send_keys("baton-demo").await.unwrap();
-    agent.page("[data-console=login]").await.click().await.unwrap();
+    agent
+        .page("[data-console=email]")
+        .await
+        .send_keys("demo@baton.local")
+        .await
+        .unwrap();
+    agent
+        .page("[data-console=password]")
+        .await
+        .send_keys("baton-demo")
+        .await
+        .unwrap();
+    agent
+        .page("[data-console=login]")
+        .await
+        .click()
+        .await
+        .unwrap();
     let entry = agent.page("[data-console=queue-entry]").await;
     let entry_text = entry.text().await.unwrap();
-    assert!(entry_text.contains("shipping"), "the queue shows the visitor's intent: {entry_text}");
+    assert!(
+        entry_text.contains("shipping"),
+        "the queue shows the visitor's intent: {entry_text}"
+    );
     entry.click().await.unwrap();
 
     // The brief says why, what the visitor wants and what was tried.
-    let mechanism = agent.page("[data-console=mechanism]").await.text().await.unwrap();
+    let mechanism = agent
+        .page("[data-console=mechanism]")
+        .await
+        .text()
+        .await
+        .unwrap();
     assert!(mechanism.to_lowercase().contains("user"), "{mechanism}");
-    let tried = agent.page("[data-console=tried]").await.text().await.unwrap();
-    assert!(tried.contains("business days"), "what the assistant answered: {tried}");
-    let transcript = agent.page("[data-console=transcript]").await.text().await.unwrap();
-    assert!(transcript.contains("How long does shipping take?"), "{transcript}");
+    let tried = agent
+        .page("[data-console=tried]")
+        .await
+        .text()
+        .await
+        .unwrap();
+    assert!(
+        tried.contains("business days"),
+        "what the assistant answered: {tried}"
+    );
+    let transcript = agent
+        .page("[data-console=transcript]")
+        .await
+        .text()
+        .await
+        .unwrap();
+    assert!(
+        transcript.contains("How long does shipping take?"),
+        "{transcript}"
+    );
     agent.screenshot("journey-2-brief").await;
 
     // Claim: the widget's responder becomes the agent.
-    agent.page("[data-console=claim]").await.click().await.unwrap();
+    agent
+        .page("[data-console=claim]")
+        .await
+        .click()
+        .await
+        .unwrap();
     assert_responder(&visitor, AGENT).await;
 
     // The agent replies; the visitor sees it under the agent's name.
     let reply = "Hi, I'm Mia. Your parcel left our warehouse this morning.";
     let input = agent.page("[data-console=reply-input]").await;
-    eventually("the reply box to be enabled", || async { input.is_enabled().await.ok().filter(|e| *e) }).await;
+    eventually("the reply box to be enabled", || async {
+        input.is_enabled().await.ok().filter(|e| *e)
+    })
+    .await;
     input.send_keys(reply).await.unwrap();
-    agent.page("[data-console=reply-send]").await.click().await.unwrap();
+    agent
+        .page("[data-console=reply-send]")
+        .await
+        .click()
+        .await
+        .unwrap();
     visitor
-        .widget_text_until("[data-baton=message][data-author=agent]", "the agent's reply", |t| t.contains(reply))
+        .widget_text_until(
+            "[data-baton=message][data-author=agent]",
+            "the agent's reply",
+            |t| t.contains(reply),
+        )
         .await;
     visitor.screenshot("journey-3-agent").await;
 
     // One click hands back to the assistant, which answers the next question.
-    agent.page("[data-console=resume]").await.click().await.unwrap();
+    agent
+        .page("[data-console=resume]")
+        .await
+        .click()
+        .await
+        .unwrap();
     assert_responder(&visitor, ASSISTANT).await;
     ask(&visitor, "Which payment methods do you accept?").await;
     visitor
-        .widget_text_until("[data-baton=message][data-author=assistant]", "the assistant's next answer", |t| {
-            t.contains("PayPal")
-        })
+        .widget_text_until(
+            "[data-baton=message][data-author=assistant]",
+            "the assistant's next answer",
+            |t| t.contains("PayPal"),
+        )
         .await;
     visitor.screenshot("journey-4-back").await;
 
     // Every message in order, one thread, nothing like "session ended".
     let expected = expected_transcript(reply);
     let seen = wait_for_transcript(&visitor, &expected).await;
-    let whole = visitor.widget("[data-baton=panel]").await.text().await.unwrap().to_lowercase();
-    assert!(!whole.contains("session ended") && !whole.contains("new conversation"), "{whole}");
+    let whole = visitor
+        .widget("[data-baton=panel]")
+        .await
+        .text()
+        .await
+        .unwrap()
+        .to_lowercase();
+    assert!(
+        !whole.contains("session ended") && !whole.contains("new conversation"),
+        "{whole}"
+    );
 
     // A reload restores the same conversation and transcript.
     visitor.client.refresh().await.unwrap();
-    if visitor.find_in_widget("[data-baton=panel]").await.is_empty() {
-        visitor.widget("[data-baton=launcher]").await.click().await.unwrap();
+    if visitor
+        .find_in_widget("[data-baton=panel]")
+        .await
+        .is_empty()
+    {
+        visitor
+            .widget("[data-baton=launcher]")
+            .await
+            .click()
+            .await
+            .unwrap();
     }
     let restored = wait_for_transcript(&visitor, &expected).await;
     assert_eq!(restored, seen);
@@ -111,7 +208,11 @@ async fn ask(visitor: &Browser, question: &str) {
 
 async fn assert_responder(visitor: &Browser, name: &str) {
     visitor
-        .widget_text_until("[data-baton=responder]", &format!("the responder to be {name}"), |t| t.trim() == name)
+        .widget_text_until(
+            "[data-baton=responder]",
+            &format!("the responder to be {name}"),
+            |t| t.trim() == name,
+        )
         .await;
 }
 
@@ -131,13 +232,19 @@ fn expected_transcript(reply: &str) -> Vec<(&'static str, String)> {
 
 /// Waits until the widget shows exactly the expected entries in order
 /// (pending messages settled), and returns them.
-async fn wait_for_transcript(visitor: &Browser, expected: &[(&str, String)]) -> Vec<(String, String, String)> {
+async fn wait_for_transcript(
+    visitor: &Browser,
+    expected: &[(&str, String)],
+) -> Vec<(String, String, String)> {
     eventually("the full transcript in order", || async {
         let seen = visitor.widget_transcript().await;
         let matches = seen.len() == expected.len()
-            && seen.iter().zip(expected).all(|((kind, _, text), (want_kind, fragment))| {
-                kind == want_kind && text.contains(fragment.as_str())
-            });
+            && seen
+                .iter()
+                .zip(expected)
+                .all(|((kind, _, text), (want_kind, fragment))| {
+                    kind == want_kind && text.contains(fragment.as_str())
+                });
         let named = seen.iter().all(|(kind, name, _)| match kind.as_str() {
             "assistant" => name == ASSISTANT,
             "agent" => name == AGENT,

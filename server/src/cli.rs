@@ -77,10 +77,20 @@ pub fn main() -> ExitCode {
     let result = runtime.block_on(async {
         match cli.command {
             Command::Serve { config } => serve(config).await,
-            Command::Eval { kb, cases, check, config } => eval(&kb, &cases, check, config),
-            Command::Agent { command: AgentCommand::Add { email, name, config } } => {
-                add_agent(config, &email, &name).await
-            }
+            Command::Eval {
+                kb,
+                cases,
+                check,
+                config,
+            } => eval(&kb, &cases, check, config),
+            Command::Agent {
+                command:
+                    AgentCommand::Add {
+                        email,
+                        name,
+                        config,
+                    },
+            } => add_agent(config, &email, &name).await,
         }
     });
     match result {
@@ -114,12 +124,19 @@ async fn serve(config_path: Option<PathBuf>) -> Result<(), AnyError> {
 
 fn eval(kb: &Path, cases: &Path, check: bool, config: Option<PathBuf>) -> Result<(), AnyError> {
     let config = Config::load(config.as_deref())?;
-    let read = |path: &Path| std::fs::read_to_string(path).map_err(|e| format!("{}: {e}", path.display()));
+    let read =
+        |path: &Path| std::fs::read_to_string(path).map_err(|e| format!("{}: {e}", path.display()));
     let kb = KnowledgeBase::parse(&read(kb)?).map_err(|e| format!("{}: {e}", kb.display()))?;
     let cases = read(cases)?;
     let summary = crate::eval::run(&config.policy, &kb, &cases, &mut std::io::stdout().lock())?;
     if check && !summary.failed.is_empty() {
-        return Err(format!("{} of {} cases failed: {}", summary.failed.len(), summary.cases, summary.failed.join(", ")).into());
+        return Err(format!(
+            "{} of {} cases failed: {}",
+            summary.failed.len(),
+            summary.cases,
+            summary.failed.join(", ")
+        )
+        .into());
     }
     Ok(())
 }
@@ -157,12 +174,12 @@ async fn add_agent(config_path: Option<PathBuf>, email: &str, name: &str) -> Res
     Ok(())
 }
 
-/// From the terminal (prompted) or the first line of stdin (scripts).
+/// From the terminal (prompted, not echoed) or the first line of stdin
+/// (scripts).
 fn read_password() -> Result<String, AnyError> {
     let stdin = std::io::stdin();
     if stdin.is_terminal() {
-        eprint!("Password: ");
-        std::io::stderr().flush()?;
+        return Ok(rpassword::prompt_password("Password: ")?);
     }
     let mut line = String::new();
     stdin.lock().read_line(&mut line)?;

@@ -35,7 +35,23 @@ pub struct Config {
     pub assistant: AssistantConfig,
     pub limits: Limits,
     pub notifications: Notifications,
+    pub visitors: Visitors,
     pub policy: Policy,
+}
+
+/// Who may open the widget's socket, and what the server believes about
+/// them.
+#[derive(Debug, Clone, Default, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct Visitors {
+    /// Pages (origins, e.g. `https://shop.example`) allowed to embed the
+    /// widget, besides this server's own; `"*"` allows any.
+    pub allowed_origins: Vec<String>,
+    /// The site secret the host's backend signs visitor identities with
+    /// (`user_hash` = hex HMAC-SHA256 of the user id).
+    pub identity_secret: Option<String>,
+    /// Refuse visitors whose identity is not verified.
+    pub require_verified_identity: bool,
 }
 
 /// Where the team hears about handoffs.
@@ -122,6 +138,9 @@ pub struct Limits {
     /// New sockets (visitor and agent together) one address may open per
     /// minute, all at once at most; 0 turns the per-address limit off.
     pub connections_per_minute: u32,
+    /// Agent sign-in attempts one address may make per minute; 0 turns the
+    /// limit off. Guessing passwords gets slow.
+    pub logins_per_minute: u32,
     /// Take the address from the last `X-Forwarded-For` entry. Only behind a
     /// reverse proxy you run (which sets that header): otherwise clients
     /// choose their own address and every client behind the proxy shares
@@ -142,6 +161,7 @@ impl Default for Config {
             assistant: AssistantConfig::default(),
             limits: Limits::default(),
             notifications: Notifications::default(),
+            visitors: Visitors::default(),
             policy: Policy::default(),
         }
     }
@@ -154,9 +174,10 @@ impl Default for AssistantConfig {
             handoff_notice: "I'm bringing in a person from our team. They can see everything \
                              you've written here, so there's no need to repeat yourself."
                 .into(),
-            out_of_hours_notice: "Our team is away right now and back {back}. Your conversation is \
+            out_of_hours_notice:
+                "Our team is away right now and back {back}. Your conversation is \
                                   waiting for them, and they'll see everything you've written here."
-                .into(),
+                    .into(),
         }
     }
 }
@@ -173,6 +194,7 @@ impl Default for Limits {
             // Page loads and reconnects of one visitor stay far below; an
             // office behind one NAT address has room for dozens of visitors.
             connections_per_minute: 60,
+            logins_per_minute: 10,
             trust_forwarded_for: false,
         }
     }
@@ -181,7 +203,10 @@ impl Default for Limits {
 #[derive(Debug, thiserror::Error)]
 pub enum ConfigError {
     #[error("cannot read config file {path}: {source}")]
-    Read { path: PathBuf, source: std::io::Error },
+    Read {
+        path: PathBuf,
+        source: std::io::Error,
+    },
     #[error("invalid config file {path}: {message}")]
     Parse { path: PathBuf, message: String },
     #[error("invalid environment variable {var}: {message}")]
@@ -195,7 +220,10 @@ impl Config {
     pub fn load(path: Option<&Path>) -> Result<Self, ConfigError> {
         let mut config = match path {
             Some(path) => Self::from_file(path)?,
-            None => Self { demo: true, ..Self::default() },
+            None => Self {
+                demo: true,
+                ..Self::default()
+            },
         };
         config.apply_env(|var| std::env::var(var).ok())?;
         config.validate()?;
@@ -203,8 +231,10 @@ impl Config {
     }
 
     fn from_file(path: &Path) -> Result<Self, ConfigError> {
-        let text = std::fs::read_to_string(path)
-            .map_err(|source| ConfigError::Read { path: path.into(), source })?;
+        let text = std::fs::read_to_string(path).map_err(|source| ConfigError::Read {
+            path: path.into(),
+            source,
+        })?;
         // toml's message already names the key and shows the line.
         toml::from_str(&text).map_err(|e| ConfigError::Parse {
             path: path.into(),
@@ -236,6 +266,9 @@ impl Config {
         if let Some(v) = var("BATON_SECRET") {
             self.secret = Some(v);
         }
+        if let Some(v) = var("BATON_IDENTITY_SECRET") {
+            self.visitors.identity_secret = Some(v);
+        }
         if let Some(v) = var("BATON_DEMO") {
             self.demo = matches!(v.as_str(), "1" | "true" | "yes");
         }
@@ -250,26 +283,39 @@ impl Config {
             )));
         }
         if self.assistant.name.trim().is_empty() {
-            return Err(ConfigError::Invalid("assistant.name: must not be empty".into()));
+            return Err(ConfigError::Invalid(
+                "assistant.name: must not be empty".into(),
+            ));
         }
         if self.limits.max_frame_bytes < 1024 {
-            return Err(ConfigError::Invalid("limits.max_frame_bytes: must be at least 1024".into()));
+            return Err(ConfigError::Invalid(
+                "limits.max_frame_bytes: must be at least 1024".into(),
+            ));
         }
         if self.limits.max_text_chars == 0 {
-            return Err(ConfigError::Invalid("limits.max_text_chars: must be at least 1".into()));
+            return Err(ConfigError::Invalid(
+                "limits.max_text_chars: must be at least 1".into(),
+            ));
         }
         if self.limits.frames_per_second > 0 && self.limits.frame_burst == 0 {
             return Err(ConfigError::Invalid(
-                "limits.frame_burst: must be at least 1 while limits.frames_per_second is set".into(),
+                "limits.frame_burst: must be at least 1 while limits.frames_per_second is set"
+                    .into(),
             ));
         }
-        if let Some(url) = &self.public_url {
-            if !(url.starts_with("http://") || url.starts_with("https://")) {
-                return Err(ConfigError::Invalid(format!("public_url: {url:?} must start with http:// or https://")));
-            }
+        if let Some(url) = self
+            .public_url
+            .as_ref()
+            .filter(|u| !(u.starts_with("http://") || u.starts_with("https://")))
+        {
+            return Err(ConfigError::Invalid(format!(
+                "public_url: {url:?} must start with http:// or https://"
+            )));
         }
         if self.secret.as_ref().is_some_and(|s| s.len() < 16) {
-            return Err(ConfigError::Invalid("secret: must have at least 16 characters".into()));
+            return Err(ConfigError::Invalid(
+                "secret: must have at least 16 characters".into(),
+            ));
         }
         for (i, hook) in self.notifications.webhooks.iter().enumerate() {
             if !(hook.url.starts_with("http://") || hook.url.starts_with("https://")) {
@@ -278,6 +324,22 @@ impl Config {
                     hook.url
                 )));
             }
+        }
+        for origin in &self.visitors.allowed_origins {
+            let valid = origin == "*"
+                || ((origin.starts_with("http://") || origin.starts_with("https://"))
+                    && !origin.trim_end_matches('/').contains(['?', '#'])
+                    && origin.matches('/').count() == 2);
+            if !valid {
+                return Err(ConfigError::Invalid(format!(
+                    "visitors.allowed_origins: {origin:?} is not an origin (scheme://host[:port], or \"*\")"
+                )));
+            }
+        }
+        if self.visitors.require_verified_identity && self.visitors.identity_secret.is_none() {
+            return Err(ConfigError::Invalid(
+                "visitors.require_verified_identity: needs visitors.identity_secret".into(),
+            ));
         }
         let n = &self.notifications;
         if n.retry_initial_ms == 0 || n.retry_max_ms < n.retry_initial_ms {
@@ -317,14 +379,35 @@ mod tests {
 
     #[test]
     fn validation_names_the_key() {
-        let config = Config { database_url: "mysql://x".into(), ..Config::default() };
-        assert!(config.validate().unwrap_err().to_string().contains("database_url"));
+        let config = Config {
+            database_url: "mysql://x".into(),
+            ..Config::default()
+        };
+        assert!(
+            config
+                .validate()
+                .unwrap_err()
+                .to_string()
+                .contains("database_url")
+        );
         let mut config = Config::default();
         config.limits.max_text_chars = 0;
-        assert!(config.validate().unwrap_err().to_string().contains("limits.max_text_chars"));
+        assert!(
+            config
+                .validate()
+                .unwrap_err()
+                .to_string()
+                .contains("limits.max_text_chars")
+        );
         let mut config = Config::default();
         config.limits.frame_burst = 0;
-        assert!(config.validate().unwrap_err().to_string().contains("limits.frame_burst"));
+        assert!(
+            config
+                .validate()
+                .unwrap_err()
+                .to_string()
+                .contains("limits.frame_burst")
+        );
     }
 
     #[test]
@@ -334,9 +417,17 @@ mod tests {
         )
         .unwrap();
         assert_eq!(
-            (config.limits.frames_per_second, config.limits.frame_burst, config.limits.connections_per_minute),
+            (
+                config.limits.frames_per_second,
+                config.limits.frame_burst,
+                config.limits.connections_per_minute
+            ),
             (5, 8, 0)
         );
-        assert_eq!(config.limits.max_frame_bytes, baton_shared::DEFAULT_MAX_FRAME_BYTES, "the rest keeps its default");
+        assert_eq!(
+            config.limits.max_frame_bytes,
+            baton_shared::DEFAULT_MAX_FRAME_BYTES,
+            "the rest keeps its default"
+        );
     }
 }

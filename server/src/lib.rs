@@ -23,6 +23,7 @@ pub mod config;
 pub mod desk;
 pub mod eval;
 pub mod handoff;
+pub mod identity;
 pub mod knowledge;
 pub mod notify;
 pub mod secret;

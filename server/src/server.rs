@@ -50,15 +50,29 @@ pub async fn serve(
     let signer = Signer::new(&match &config.secret {
         Some(secret) => secret.clone(),
         // Generated once, so links stay valid across restarts.
-        None => store.setting_or_insert("secret", &crate::secret::new_token()).await?,
+        None => {
+            store
+                .setting_or_insert("secret", &crate::secret::new_token())
+                .await?
+        }
     });
     let public_url = match &config.public_url {
         Some(url) => url.trim_end_matches('/').to_string(),
         None => format!("http://{}", listener.local_addr()?),
     };
-    let (dispatch, courier) =
-        notify::outbox(store.clone(), signer.clone(), public_url, config.notifications.clone());
-    let desk = Desk::new(store.clone(), Arc::new(KnowledgeBaseAssistant::new(kb)), &config, dispatch, signer);
+    let (dispatch, courier) = notify::outbox(
+        store.clone(),
+        signer.clone(),
+        public_url,
+        config.notifications.clone(),
+    );
+    let desk = Desk::new(
+        store.clone(),
+        Arc::new(KnowledgeBaseAssistant::new(kb)),
+        &config,
+        dispatch,
+        signer,
+    );
     let (stop_sockets, shutdown_rx) = watch::channel(false);
     let sockets = TaskTracker::new();
     // The courier stops with the sockets; its outbox waits in the database.
@@ -69,15 +83,19 @@ pub async fn serve(
         shutdown: shutdown_rx,
         sockets: sockets.clone(),
         rate_limits: Arc::new(RateLimits::new(&config.limits)),
+        allowed_origins: config.visitors.allowed_origins.clone().into(),
     };
 
     // The peer address feeds the per-address rate limit.
-    axum::serve(listener, app(state).into_make_service_with_connect_info::<SocketAddr>())
-        .with_graceful_shutdown(async move {
-            shutdown.await;
-            let _ = stop_sockets.send(true);
-        })
-        .await?;
+    axum::serve(
+        listener,
+        app(state).into_make_service_with_connect_info::<SocketAddr>(),
+    )
+    .with_graceful_shutdown(async move {
+        shutdown.await;
+        let _ = stop_sockets.send(true);
+    })
+    .await?;
     sockets.close();
     sockets.wait().await;
     store.close().await;
@@ -96,7 +114,10 @@ fn load_knowledge_base(config: &Config) -> Result<KnowledgeBase, ServeError> {
         }
         None => ("(demo)".to_string(), DEMO_KNOWLEDGE_BASE.to_string()),
     };
-    KnowledgeBase::parse(&text).map_err(|e| ServeError::KnowledgeBase { path, message: e.to_string() })
+    KnowledgeBase::parse(&text).map_err(|e| ServeError::KnowledgeBase {
+        path,
+        message: e.to_string(),
+    })
 }
 
 /// Demo mode: make sure someone can sign in to the console.

@@ -7,20 +7,24 @@ use baton_shared::*;
 use support::*;
 use tokio_tungstenite::tungstenite::Message;
 
-
 #[tokio::test]
 async fn reconnecting_with_last_seq_gets_exactly_the_missed_events() {
     let server = TestServer::start().await;
     let mut visitor = server.visitor().await;
     let token = new_conversation(&mut visitor).await;
     visitor.ask("m1", "How long does shipping take?").await;
-    visitor.ask("m2", "Which payment methods do you accept?").await;
+    visitor
+        .ask("m2", "Which payment methods do you accept?")
+        .await;
     let log = full_log(&server, &token).await;
     assert_eq!(log.iter().map(|e| e.seq).collect::<Vec<_>>(), [1, 2, 3, 4]);
 
     let mut again = server.visitor().await;
     let welcome = again.hello(Some(&token), 2).await;
-    assert!(matches!(welcome, VisitorUpdate::Welcome { token: None, .. }), "{welcome:?}");
+    assert!(
+        matches!(welcome, VisitorUpdate::Welcome { token: None, .. }),
+        "{welcome:?}"
+    );
     assert_eq!(backlog(&mut again).await, log[2..]);
 }
 
@@ -30,7 +34,9 @@ async fn a_retried_send_is_stored_once_and_acknowledged_with_the_original_seq() 
     let mut visitor = server.visitor().await;
     let token = new_conversation(&mut visitor).await;
     let first = visitor.say("m1", "How long does shipping take?").await;
-    visitor.event_where(|b| matches!(b, EventBody::Assistant { .. })).await;
+    visitor
+        .event_where(|b| matches!(b, EventBody::Assistant { .. }))
+        .await;
 
     // The same message again, as after a timeout, on a new connection.
     let mut retry = server.visitor().await;
@@ -39,7 +45,11 @@ async fn a_retried_send_is_stored_once_and_acknowledged_with_the_original_seq() 
 
     let log = full_log(&server, &token).await;
     let kinds: Vec<_> = log.iter().map(|e| e.body.kind()).collect();
-    assert_eq!(kinds, ["visitor", "assistant"], "stored once, answered once");
+    assert_eq!(
+        kinds,
+        ["visitor", "assistant"],
+        "stored once, answered once"
+    );
 }
 
 #[tokio::test]
@@ -52,17 +62,41 @@ async fn a_token_opens_its_own_conversation_and_nothing_else() {
     let mut bob = server.visitor().await;
     let bob_token = new_conversation(&mut bob).await;
     assert_ne!(alice_token, bob_token);
-    assert!(full_log(&server, &bob_token).await.is_empty(), "Bob sees nothing of Alice's");
+    assert!(
+        full_log(&server, &bob_token).await.is_empty(),
+        "Bob sees nothing of Alice's"
+    );
 
     // A guessed token is refused; the connection stays usable.
     let mut mallory = server.visitor().await;
     let refused = mallory.hello(Some("not-a-real-token"), 0).await;
-    assert!(matches!(refused, VisitorUpdate::Error { code: ErrorCode::UnknownToken, .. }), "{refused:?}");
-    mallory.send(&VisitorRequest::Say { client_id: "x".into(), text: "hi".into() }).await;
+    assert!(
+        matches!(
+            refused,
+            VisitorUpdate::Error {
+                code: ErrorCode::UnknownToken,
+                ..
+            }
+        ),
+        "{refused:?}"
+    );
+    mallory
+        .send(&VisitorRequest::Say {
+            client_id: "x".into(),
+            text: "hi".into(),
+        })
+        .await;
     assert_eq!(mallory.error().await.0, ErrorCode::HelloFirst);
     let welcome = mallory.hello(None, 0).await;
-    assert!(matches!(welcome, VisitorUpdate::Welcome { token: Some(_), .. }));
-    assert_eq!(full_log(&server, &alice_token).await.len(), 2, "Alice's conversation is untouched");
+    assert!(matches!(
+        welcome,
+        VisitorUpdate::Welcome { token: Some(_), .. }
+    ));
+    assert_eq!(
+        full_log(&server, &alice_token).await.len(),
+        2,
+        "Alice's conversation is untouched"
+    );
 }
 
 #[tokio::test]
@@ -74,15 +108,50 @@ async fn bad_input_gets_an_error_frame_and_changes_nothing() {
     let long_text = "x".repeat(DEFAULT_MAX_TEXT_CHARS + 1);
     let cases: Vec<(Message, ErrorCode)> = vec![
         (Message::text("{not json"), ErrorCode::BadFrame),
-        (Message::text(r#"{"type":"format_disk"}"#), ErrorCode::BadFrame),
-        (Message::text(r#"{"type":"say","client_id":"c1"}"#), ErrorCode::BadFrame),
-        (Message::text(r#"{"type":"say","client_id":"c1","text":"   "}"#), ErrorCode::Invalid),
-        (Message::text(r#"{"type":"say","client_id":"","text":"hi"}"#), ErrorCode::Invalid),
-        (Message::text(format!(r#"{{"type":"say","client_id":"{}","text":"hi"}}"#, "c".repeat(65))), ErrorCode::Invalid),
-        (Message::text(format!(r#"{{"type":"say","client_id":"c1","text":"{long_text}"}}"#)), ErrorCode::Invalid),
-        (Message::text(format!(r#"{{"type":"say","client_id":"c1","text":"{}"}}"#, "x".repeat(20_000))), ErrorCode::TooLarge),
-        (Message::binary(vec![0xde, 0xad, 0xbe, 0xef]), ErrorCode::BadFrame),
-        (Message::text(r#"{"type":"hello","token":null,"last_seq":0}"#), ErrorCode::HelloFirst),
+        (
+            Message::text(r#"{"type":"format_disk"}"#),
+            ErrorCode::BadFrame,
+        ),
+        (
+            Message::text(r#"{"type":"say","client_id":"c1"}"#),
+            ErrorCode::BadFrame,
+        ),
+        (
+            Message::text(r#"{"type":"say","client_id":"c1","text":"   "}"#),
+            ErrorCode::Invalid,
+        ),
+        (
+            Message::text(r#"{"type":"say","client_id":"","text":"hi"}"#),
+            ErrorCode::Invalid,
+        ),
+        (
+            Message::text(format!(
+                r#"{{"type":"say","client_id":"{}","text":"hi"}}"#,
+                "c".repeat(65)
+            )),
+            ErrorCode::Invalid,
+        ),
+        (
+            Message::text(format!(
+                r#"{{"type":"say","client_id":"c1","text":"{long_text}"}}"#
+            )),
+            ErrorCode::Invalid,
+        ),
+        (
+            Message::text(format!(
+                r#"{{"type":"say","client_id":"c1","text":"{}"}}"#,
+                "x".repeat(20_000)
+            )),
+            ErrorCode::TooLarge,
+        ),
+        (
+            Message::binary(vec![0xde, 0xad, 0xbe, 0xef]),
+            ErrorCode::BadFrame,
+        ),
+        (
+            Message::text(r#"{"type":"hello","token":null,"last_seq":0}"#),
+            ErrorCode::HelloFirst,
+        ),
     ];
     for (frame, code) in cases {
         visitor.send_raw(frame).await;
@@ -90,7 +159,10 @@ async fn bad_input_gets_an_error_frame_and_changes_nothing() {
         assert_eq!(got, code, "{message}");
         assert!(!message.is_empty());
     }
-    assert!(full_log(&server, &token).await.is_empty(), "nothing was stored");
+    assert!(
+        full_log(&server, &token).await.is_empty(),
+        "nothing was stored"
+    );
 
     // Still usable afterwards.
     visitor.ask("ok", "How long does shipping take?").await;
@@ -101,7 +173,10 @@ async fn bad_input_gets_an_error_frame_and_changes_nothing() {
 async fn conversations_survive_a_restart_and_sockets_are_told_to_reconnect() {
     let dir = tempfile::tempdir().unwrap();
     let db = dir.path().join("baton.db");
-    let config = || baton::Config { demo: true, ..baton::Config::default() };
+    let config = || baton::Config {
+        demo: true,
+        ..baton::Config::default()
+    };
 
     let mut server = TestServer::start_on(db.clone(), config()).await;
     let mut visitor = server.visitor().await;
@@ -111,7 +186,11 @@ async fn conversations_survive_a_restart_and_sockets_are_told_to_reconnect() {
     assert_eq!(before.len(), 2);
 
     server.stop().await;
-    assert_eq!(visitor.closed().await, Some(1012), "service restart: come back");
+    assert_eq!(
+        visitor.closed().await,
+        Some(1012),
+        "service restart: come back"
+    );
 
     let server = TestServer::start_on(db, config()).await;
     assert_eq!(full_log(&server, &token).await, before);

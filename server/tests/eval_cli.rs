@@ -19,19 +19,37 @@ fn eval(kb: &Path, cases: &Path, check: bool) -> std::process::Output {
 
 #[test]
 fn every_sample_case_passes_with_check() {
-    let out = eval(&repo("eval/kb-shop.md"), &repo("eval/sample-cases.jsonl"), true);
+    let out = eval(
+        &repo("eval/kb-shop.md"),
+        &repo("eval/sample-cases.jsonl"),
+        true,
+    );
     let stdout = String::from_utf8(out.stdout).unwrap();
-    assert!(out.status.success(), "{stdout}\n{}", String::from_utf8_lossy(&out.stderr));
+    assert!(
+        out.status.success(),
+        "{stdout}\n{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
 
     let cases = std::fs::read_to_string(repo("eval/sample-cases.jsonl")).unwrap();
-    let lines: Vec<serde_json::Value> = stdout.lines().map(|l| serde_json::from_str(l).unwrap()).collect();
-    assert_eq!(lines.len(), cases.lines().count() + 1, "one line per case, then the summary");
+    let lines: Vec<serde_json::Value> = stdout
+        .lines()
+        .map(|l| serde_json::from_str(l).unwrap())
+        .collect();
+    assert_eq!(
+        lines.len(),
+        cases.lines().count() + 1,
+        "one line per case, then the summary"
+    );
     for line in &lines[..lines.len() - 1] {
         for key in ["id", "handoff", "mechanism", "turn", "reason"] {
             assert!(line.get(key).is_some(), "{key} missing in {line}");
         }
     }
-    assert_eq!(lines.last().unwrap()["summary"]["failed"], serde_json::json!([]));
+    assert_eq!(
+        lines.last().unwrap()["summary"]["failed"],
+        serde_json::json!([])
+    );
 }
 
 #[test]
@@ -43,7 +61,10 @@ fn the_shared_copies_are_in_sync() {
     for file in ["kb-shop.md", "sample-cases.jsonl"] {
         let ours = std::fs::read_to_string(repo(&format!("eval/{file}"))).unwrap();
         let theirs = std::fs::read_to_string(shared.join(file)).unwrap();
-        assert_eq!(ours, theirs, "eval/{file} differs from ../shared/eval/{file}");
+        assert_eq!(
+            ours, theirs,
+            "eval/{file} differs from ../shared/eval/{file}"
+        );
     }
 }
 
@@ -57,14 +78,25 @@ fn check_fails_on_a_mismatch_and_bad_lines_are_named() {
     )
     .unwrap();
     let kb = repo("eval/kb-shop.md");
-    assert!(eval(&kb, &wrong, false).status.success(), "without --check it reports and exits 0");
+    assert!(
+        eval(&kb, &wrong, false).status.success(),
+        "without --check it reports and exits 0"
+    );
     let checked = eval(&kb, &wrong, true);
     assert!(!checked.status.success());
     assert!(String::from_utf8_lossy(&checked.stderr).contains("claims-no-handoff"));
 
     let broken = dir.path().join("broken.jsonl");
-    std::fs::write(&broken, "{\"id\":\"ok\",\"turns\":[{\"text\":\"hi\"}],\"expect\":{\"handoff\":false}}\nnot json\n").unwrap();
+    std::fs::write(
+        &broken,
+        "{\"id\":\"ok\",\"turns\":[{\"text\":\"hi\"}],\"expect\":{\"handoff\":false}}\nnot json\n",
+    )
+    .unwrap();
     let out = eval(&kb, &broken, false);
     assert!(!out.status.success());
-    assert!(String::from_utf8_lossy(&out.stderr).contains("line 2"), "{}", String::from_utf8_lossy(&out.stderr));
+    assert!(
+        String::from_utf8_lossy(&out.stderr).contains("line 2"),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
 }

@@ -17,10 +17,24 @@ async fn assistant_answers_from_the_knowledge_base() {
 
     let seq = visitor.say("m1", "How long does shipping take?").await;
     let mine = visitor.event().await;
-    assert_eq!((mine.seq, &mine.body), (seq, &EventBody::Visitor { client_id: "m1".into(), text: "How long does shipping take?".into() }));
+    assert_eq!(
+        (mine.seq, &mine.body),
+        (
+            seq,
+            &EventBody::Visitor {
+                client_id: "m1".into(),
+                text: "How long does shipping take?".into()
+            }
+        )
+    );
     let answer = visitor.event().await;
     match answer.body {
-        EventBody::Assistant { name, text, articles, confidence } => {
+        EventBody::Assistant {
+            name,
+            text,
+            articles,
+            confidence,
+        } => {
             assert_eq!(name, "Nova");
             assert!(text.contains("business days"), "{text}");
             assert_eq!(articles, ["How long does shipping take?"]);
@@ -39,61 +53,123 @@ async fn the_whole_journey_hands_off_and_back_in_one_thread() {
     assert!(agent.queue().await.is_empty());
 
     // A policy rule fires: the visitor is told a person is coming.
-    visitor.say("m1", "I want to file a complaint about the delivery driver.").await;
-    let notice = visitor.event_where(|b| matches!(b, EventBody::HandoffStarted { .. })).await;
+    visitor
+        .say(
+            "m1",
+            "I want to file a complaint about the delivery driver.",
+        )
+        .await;
+    let notice = visitor
+        .event_where(|b| matches!(b, EventBody::HandoffStarted { .. }))
+        .await;
 
     // The team's queue shows it with the reason.
-    let entries = agent.until(|u| match u {
-        AgentUpdate::Queue { entries } if !entries.is_empty() => Some(entries),
-        _ => None,
-    }).await;
+    let entries = agent
+        .until(|u| match u {
+            AgentUpdate::Queue { entries } if !entries.is_empty() => Some(entries),
+            _ => None,
+        })
+        .await;
     let entry = &entries[0];
-    assert_eq!((entry.state, entry.mechanism), (ConversationState::Queued, Mechanism::Rule));
+    assert_eq!(
+        (entry.state, entry.mechanism),
+        (ConversationState::Queued, Mechanism::Rule)
+    );
     assert!(entry.intent.contains("complaint"), "{entry:?}");
     let id = entry.conversation;
 
     // The agent opens it: brief, then the whole transcript.
-    agent.send(&AgentRequest::Watch { conversation: id, last_seq: 0 }).await;
+    agent
+        .send(&AgentRequest::Watch {
+            conversation: id,
+            last_seq: 0,
+        })
+        .await;
     let detail = agent.detail().await;
     let brief = detail.brief.expect("a brief");
     assert_eq!(brief.mechanism, Mechanism::Rule);
     assert!(brief.rule.is_some());
     assert_eq!(brief.page.as_deref(), Some("https://shop.example/boots"));
-    assert_eq!(detail.responder, Responder::Assistant { name: "Nova".into() });
+    assert_eq!(
+        detail.responder,
+        Responder::Assistant {
+            name: "Nova".into()
+        }
+    );
 
     // While queued the assistant stays silent.
     visitor.say("m2", "How long does shipping take?").await;
-    visitor.event_where(|b| matches!(b, EventBody::Visitor { .. })).await;
+    visitor
+        .event_where(|b| matches!(b, EventBody::Visitor { .. }))
+        .await;
 
     // Claim: the visitor sees the responder change to the agent.
     agent.send(&AgentRequest::Claim { conversation: id }).await;
     let joined = visitor.event().await;
     assert_eq!(joined.body, EventBody::AgentJoined { name: "Mia".into() });
-    let detail = agent.until(|u| match u {
-        AgentUpdate::Conversation { detail } if detail.state == ConversationState::Human => Some(detail),
-        _ => None,
-    }).await;
+    let detail = agent
+        .until(|u| match u {
+            AgentUpdate::Conversation { detail } if detail.state == ConversationState::Human => {
+                Some(detail)
+            }
+            _ => None,
+        })
+        .await;
     assert_eq!(detail.responder, Responder::Agent { name: "Mia".into() });
 
-    agent.send(&AgentRequest::Reply { conversation: id, client_id: "a1".into(), text: "Sorry about that — I'm on it.".into() }).await;
+    agent
+        .send(&AgentRequest::Reply {
+            conversation: id,
+            client_id: "a1".into(),
+            text: "Sorry about that — I'm on it.".into(),
+        })
+        .await;
     let reply = visitor.event().await;
-    assert_eq!(reply.body, EventBody::Agent { name: "Mia".into(), client_id: "a1".into(), text: "Sorry about that — I'm on it.".into() });
+    assert_eq!(
+        reply.body,
+        EventBody::Agent {
+            name: "Mia".into(),
+            client_id: "a1".into(),
+            text: "Sorry about that — I'm on it.".into()
+        }
+    );
 
     // Hand back: the assistant's name returns and it answers again.
     agent.send(&AgentRequest::Resume { conversation: id }).await;
     let resumed = visitor.event().await;
-    assert_eq!(resumed.body, EventBody::AssistantResumed { name: "Nova".into() });
-    visitor.say("m3", "Which payment methods do you accept?").await;
-    visitor.event_where(|b| matches!(b, EventBody::Visitor { .. })).await;
+    assert_eq!(
+        resumed.body,
+        EventBody::AssistantResumed {
+            name: "Nova".into()
+        }
+    );
+    visitor
+        .say("m3", "Which payment methods do you accept?")
+        .await;
+    visitor
+        .event_where(|b| matches!(b, EventBody::Visitor { .. }))
+        .await;
     let answer = visitor.event().await;
-    assert!(matches!(&answer.body, EventBody::Assistant { text, .. } if text.contains("PayPal")), "{answer:?}");
+    assert!(
+        matches!(&answer.body, EventBody::Assistant { text, .. } if text.contains("PayPal")),
+        "{answer:?}"
+    );
 
     // One continuous log, in order, with no break and no restart.
     let log = full_log(&server, &token).await;
     let kinds: Vec<&str> = log.iter().map(|e| e.body.kind()).collect();
     assert_eq!(
         kinds,
-        ["visitor", "handoff_started", "visitor", "agent_joined", "agent", "assistant_resumed", "visitor", "assistant"]
+        [
+            "visitor",
+            "handoff_started",
+            "visitor",
+            "agent_joined",
+            "agent",
+            "assistant_resumed",
+            "visitor",
+            "assistant"
+        ]
     );
     assert!(log.iter().enumerate().all(|(i, e)| e.seq == i as u64 + 1));
     assert_eq!(log[1], notice);
@@ -106,20 +182,39 @@ async fn the_button_hands_off_and_the_assistant_stays_paused() {
     let token = new_conversation(&mut visitor).await;
 
     visitor.say("m1", "How long does shipping take?").await;
-    visitor.event_where(|b| matches!(b, EventBody::Assistant { .. })).await;
+    visitor
+        .event_where(|b| matches!(b, EventBody::Assistant { .. }))
+        .await;
 
-    visitor.send(&VisitorRequest::RequestHuman { client_id: "b1".into() }).await;
-    let started = visitor.event_where(|b| matches!(b, EventBody::HandoffStarted { .. })).await;
+    visitor
+        .send(&VisitorRequest::RequestHuman {
+            client_id: "b1".into(),
+        })
+        .await;
+    let started = visitor
+        .event_where(|b| matches!(b, EventBody::HandoffStarted { .. }))
+        .await;
     // Pressing again is not an argument: acknowledged, nothing new.
-    visitor.send(&VisitorRequest::RequestHuman { client_id: "b2".into() }).await;
-    let ack = visitor.until(|u| match u { VisitorUpdate::Ack { client_id, seq } if client_id == "b2" => Some(seq), _ => None }).await;
+    visitor
+        .send(&VisitorRequest::RequestHuman {
+            client_id: "b2".into(),
+        })
+        .await;
+    let ack = visitor
+        .until(|u| match u {
+            VisitorUpdate::Ack { client_id, seq } if client_id == "b2" => Some(seq),
+            _ => None,
+        })
+        .await;
     assert_eq!(ack, started.seq);
 
     // A question the assistant could answer gets no answer while paused.
     // The socket handles frames in order, so once the error for the bad
     // frame arrives, the assistant's turn for `m2` is over.
     visitor.say("m2", "How long does shipping take?").await;
-    visitor.send_raw(tokio_tungstenite::tungstenite::Message::text("not json")).await;
+    visitor
+        .send_raw(tokio_tungstenite::tungstenite::Message::text("not json"))
+        .await;
     visitor.error().await;
 
     let mut replay = server.visitor().await;
@@ -127,7 +222,12 @@ async fn the_button_hands_off_and_the_assistant_stays_paused() {
     let after = replay.event().await;
     assert!(matches!(after.body, EventBody::Visitor { ref client_id, .. } if client_id == "m2"));
     let log = full_log(&server, &token).await;
-    assert!(!log.iter().skip_while(|e| e.seq <= started.seq).any(|e| matches!(e.body, EventBody::Assistant { .. })), "{log:?}");
+    assert!(
+        !log.iter()
+            .skip_while(|e| e.seq <= started.seq)
+            .any(|e| matches!(e.body, EventBody::Assistant { .. })),
+        "{log:?}"
+    );
 }
 
 #[tokio::test]
@@ -138,13 +238,28 @@ async fn low_confidence_withholds_the_draft_and_briefs_the_agent() {
     let mut agent = server.agent(&server.login(MIA.0, MIA.1).await).await;
 
     visitor.say("m1", "Do you accept Bitcoin?").await;
-    visitor.event_where(|b| matches!(b, EventBody::Visitor { .. })).await;
+    visitor
+        .event_where(|b| matches!(b, EventBody::Visitor { .. }))
+        .await;
     let next = visitor.event().await;
-    assert!(matches!(next.body, EventBody::HandoffStarted { .. }), "the draft must not be shown: {next:?}");
+    assert!(
+        matches!(next.body, EventBody::HandoffStarted { .. }),
+        "the draft must not be shown: {next:?}"
+    );
 
-    let entries = agent.until(|u| match u { AgentUpdate::Queue { entries } if !entries.is_empty() => Some(entries), _ => None }).await;
+    let entries = agent
+        .until(|u| match u {
+            AgentUpdate::Queue { entries } if !entries.is_empty() => Some(entries),
+            _ => None,
+        })
+        .await;
     assert_eq!(entries[0].mechanism, Mechanism::Confidence);
-    agent.send(&AgentRequest::Watch { conversation: entries[0].conversation, last_seq: 0 }).await;
+    agent
+        .send(&AgentRequest::Watch {
+            conversation: entries[0].conversation,
+            last_seq: 0,
+        })
+        .await;
     let brief = agent.detail().await.brief.unwrap();
     let (confidence, threshold) = (brief.confidence.unwrap(), brief.threshold.unwrap());
     assert!(confidence < threshold, "{confidence} < {threshold}");
@@ -159,6 +274,11 @@ async fn a_typed_request_for_a_person_hands_off() {
     let mut visitor = server.visitor().await;
     new_conversation(&mut visitor).await;
     visitor.say("m1", "Can I speak to a human please?").await;
-    visitor.event_where(|b| matches!(b, EventBody::Visitor { .. })).await;
-    assert!(matches!(visitor.event().await.body, EventBody::HandoffStarted { .. }));
+    visitor
+        .event_where(|b| matches!(b, EventBody::Visitor { .. }))
+        .await;
+    assert!(matches!(
+        visitor.event().await.body,
+        EventBody::HandoffStarted { .. }
+    ));
 }

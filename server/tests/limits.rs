@@ -170,6 +170,7 @@ async fn an_address_opening_too_many_sockets_is_told_to_try_later() {
         VisitorUpdate::Error {
             code: ErrorCode::RateLimited,
             message,
+            ..
         } => assert!(!message.is_empty()),
         other => panic!("expected a rate_limited error frame, got {other:?}"),
     }

@@ -52,16 +52,28 @@ impl Receiver {
         let url = format!("http://{}", listener.local_addr().unwrap());
         let (tx, delivered) = mpsc::unbounded_channel();
         let attempts = Arc::new(AtomicUsize::new(0));
-        let state = ReceiverState { failures, attempts: attempts.clone(), seen: Arc::default(), tx };
+        let state = ReceiverState {
+            failures,
+            attempts: attempts.clone(),
+            seen: Arc::default(),
+            tx,
+        };
         let app = Router::new()
             .route("/{*path}", post(receive))
             .with_state(state);
         tokio::spawn(async move { axum::serve(listener, app).await.unwrap() });
-        Self { url, attempts, delivered }
+        Self {
+            url,
+            attempts,
+            delivered,
+        }
     }
 
     async fn next(&mut self) -> Delivery {
-        tokio::time::timeout(DEADLINE, self.delivered.recv()).await.expect("a delivery in time").unwrap()
+        tokio::time::timeout(DEADLINE, self.delivered.recv())
+            .await
+            .expect("a delivery in time")
+            .unwrap()
     }
 }
 
@@ -81,9 +93,16 @@ async fn receive(
     if attempt <= state.failures {
         return StatusCode::INTERNAL_SERVER_ERROR;
     }
-    let signature = headers.get("x-baton-signature").map(|v| v.to_str().unwrap().to_string());
+    let signature = headers
+        .get("x-baton-signature")
+        .map(|v| v.to_str().unwrap().to_string());
     let body = serde_json::from_str(&raw).expect("JSON body");
-    let _ = state.tx.send(Delivery { path, signature, body, raw });
+    let _ = state.tx.send(Delivery {
+        path,
+        signature,
+        body,
+        raw,
+    });
     StatusCode::OK
 }
 
@@ -92,8 +111,16 @@ fn config_with(receiver_url: &str) -> baton::Config {
         demo: true,
         notifications: Notifications {
             webhooks: vec![
-                Webhook { url: format!("{receiver_url}/slack"), format: WebhookFormat::Slack, secret: None },
-                Webhook { url: format!("{receiver_url}/json"), format: WebhookFormat::Json, secret: Some(SECRET.into()) },
+                Webhook {
+                    url: format!("{receiver_url}/slack"),
+                    format: WebhookFormat::Slack,
+                    secret: None,
+                },
+                Webhook {
+                    url: format!("{receiver_url}/json"),
+                    format: WebhookFormat::Json,
+                    secret: Some(SECRET.into()),
+                },
             ],
             retry_initial_ms: 20,
             retry_max_ms: 200,
@@ -106,8 +133,15 @@ fn config_with(receiver_url: &str) -> baton::Config {
 async fn hand_off(server: &TestServer) -> (Client<VisitorRequest, VisitorUpdate>, String) {
     let mut visitor = server.visitor().await;
     let token = new_conversation(&mut visitor).await;
-    visitor.say("m1", "I want to file a complaint about the delivery driver.").await;
-    visitor.event_where(|b| matches!(b, EventBody::HandoffStarted { .. })).await;
+    visitor
+        .say(
+            "m1",
+            "I want to file a complaint about the delivery driver.",
+        )
+        .await;
+    visitor
+        .event_where(|b| matches!(b, EventBody::HandoffStarted { .. }))
+        .await;
     (visitor, token)
 }
 
@@ -121,16 +155,33 @@ async fn every_handoff_reaches_each_webhook_after_retries() {
     let mut deliveries = vec![receiver.next().await, receiver.next().await];
     deliveries.sort_by(|a, b| a.path.cmp(&b.path));
     let [json, slack] = <[Delivery; 2]>::try_from(deliveries).unwrap();
-    assert_eq!(receiver.attempts.load(Ordering::SeqCst), 6, "two failures then success, per webhook");
+    assert_eq!(
+        receiver.attempts.load(Ordering::SeqCst),
+        6,
+        "two failures then success, per webhook"
+    );
 
     // Slack: a fallback text and blocks with the reason, intent and links.
     assert_eq!(slack.path, "slack");
     let text = slack.body["text"].as_str().unwrap();
-    assert!(text.contains("needs a person") && text.contains("complaint"), "{text}");
+    assert!(
+        text.contains("needs a person") && text.contains("complaint"),
+        "{text}"
+    );
     let blocks = slack.body["blocks"].to_string();
-    assert!(blocks.contains("*Why*") && blocks.contains("*Visitor wants*") && blocks.contains("delivery driver"), "{blocks}");
+    assert!(
+        blocks.contains("*Why*")
+            && blocks.contains("*Visitor wants*")
+            && blocks.contains("delivery driver"),
+        "{blocks}"
+    );
     let buttons = &slack.body["blocks"][2]["elements"];
-    assert!(buttons[0]["url"].as_str().unwrap().contains("/console/#/conversations/"));
+    assert!(
+        buttons[0]["url"]
+            .as_str()
+            .unwrap()
+            .contains("/console/#/conversations/")
+    );
     assert!(buttons[1]["url"].as_str().unwrap().contains("/resume/"));
 
     // JSON: the brief, signed with the webhook's secret over "<t>.<body>".
@@ -139,15 +190,26 @@ async fn every_handoff_reaches_each_webhook_after_retries() {
     let signature = json.signature.expect("signed");
     let (t, v1) = signature.split_once(",v1=").unwrap();
     let t = t.strip_prefix("t=").unwrap();
-    let expected = baton::notify::Signer::hex_signature(SECRET.as_bytes(), format!("{t}.{}", json.raw).as_bytes());
+    let expected = baton::notify::Signer::hex_signature(
+        SECRET.as_bytes(),
+        format!("{t}.{}", json.raw).as_bytes(),
+    );
     assert_eq!(v1, expected);
-    assert!(slack.signature.is_none(), "Slack's format carries no signature");
+    assert!(
+        slack.signature.is_none(),
+        "Slack's format carries no signature"
+    );
 }
 
 #[tokio::test]
 async fn undelivered_notifications_survive_a_restart() {
     // Nothing listens on the webhook's port while the first server runs.
-    let port = TcpListener::bind("127.0.0.1:0").await.unwrap().local_addr().unwrap().port();
+    let port = TcpListener::bind("127.0.0.1:0")
+        .await
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port();
     let url = format!("http://127.0.0.1:{port}");
     let dir = tempfile::tempdir().unwrap();
     let db = dir.path().join("b.db");
@@ -155,7 +217,8 @@ async fn undelivered_notifications_survive_a_restart() {
     hand_off(&server).await;
     server.stop().await;
 
-    let mut receiver = Receiver::start(TcpListener::bind(("127.0.0.1", port)).await.unwrap(), 0).await;
+    let mut receiver =
+        Receiver::start(TcpListener::bind(("127.0.0.1", port)).await.unwrap(), 0).await;
     let _server = TestServer::start_on(db, config_with(&url)).await;
     let mut paths = vec![receiver.next().await.path, receiver.next().await.path];
     paths.sort();
@@ -171,17 +234,30 @@ async fn the_resume_link_hands_back_exactly_once() {
     let link = loop {
         let delivery = receiver.next().await;
         if delivery.path == "json" {
-            break delivery.body["links"]["resume"].as_str().unwrap().to_string();
+            break delivery.body["links"]["resume"]
+                .as_str()
+                .unwrap()
+                .to_string();
         }
     };
-    assert!(link.starts_with(&format!("http://{}/resume/", server.addr)), "{link}");
+    assert!(
+        link.starts_with(&format!("http://{}/resume/", server.addr)),
+        "{link}"
+    );
 
     let http = reqwest::Client::new();
     let first = http.get(&link).send().await.unwrap();
     assert_eq!(first.status(), 200);
     assert!(first.text().await.unwrap().contains("Assistant resumed"));
-    let resumed = visitor.event_where(|b| matches!(b, EventBody::AssistantResumed { .. })).await;
-    assert_eq!(resumed.body, EventBody::AssistantResumed { name: "Nova".into() });
+    let resumed = visitor
+        .event_where(|b| matches!(b, EventBody::AssistantResumed { .. }))
+        .await;
+    assert_eq!(
+        resumed.body,
+        EventBody::AssistantResumed {
+            name: "Nova".into()
+        }
+    );
 
     let again = http.get(&link).send().await.unwrap();
     assert_eq!(again.status(), 409, "a used link does nothing");
@@ -190,7 +266,14 @@ async fn the_resume_link_hands_back_exactly_once() {
     let flip = if tampered.ends_with('A') { "B" } else { "A" };
     tampered.replace_range(tampered.len() - 1.., flip);
     assert_eq!(http.get(&tampered).send().await.unwrap().status(), 400);
-    assert_eq!(http.get(format!("http://{}/resume/garbage", server.addr)).send().await.unwrap().status(), 400);
+    assert_eq!(
+        http.get(format!("http://{}/resume/garbage", server.addr))
+            .send()
+            .await
+            .unwrap()
+            .status(),
+        400
+    );
 }
 
 #[tokio::test]
@@ -204,11 +287,17 @@ async fn an_expired_resume_link_does_nothing() {
     let link = loop {
         let delivery = receiver.next().await;
         if delivery.path == "json" {
-            break delivery.body["links"]["resume"].as_str().unwrap().to_string();
+            break delivery.body["links"]["resume"]
+                .as_str()
+                .unwrap()
+                .to_string();
         }
     };
     let response = reqwest::get(&link).await.unwrap();
     assert_eq!(response.status(), 410);
     let log = full_log(&server, &token).await;
-    assert!(!log.iter().any(|e| matches!(e.body, EventBody::AssistantResumed { .. })));
+    assert!(
+        !log.iter()
+            .any(|e| matches!(e.body, EventBody::AssistantResumed { .. }))
+    );
 }

@@ -13,11 +13,21 @@ async fn agent_routes_and_socket_refuse_requests_without_a_session() {
     let server = TestServer::start().await;
     let http = reqwest::Client::new();
 
-    let me = http.get(format!("http://{}/api/me", server.addr)).send().await.unwrap();
+    let me = http
+        .get(format!("http://{}/api/me", server.addr))
+        .send()
+        .await
+        .unwrap();
     assert_eq!(me.status(), 401);
-    let refused = Client::<AgentRequest, AgentUpdate>::connect(format!("ws://{}/ws/agent", server.addr), None).await;
+    let refused = Client::<AgentRequest, AgentUpdate>::connect(
+        format!("ws://{}/ws/agent", server.addr),
+        None,
+    )
+    .await;
     match refused {
-        Err(tokio_tungstenite::tungstenite::Error::Http(response)) => assert_eq!(response.status(), 401),
+        Err(tokio_tungstenite::tungstenite::Error::Http(response)) => {
+            assert_eq!(response.status(), 401)
+        }
         other => panic!("expected 401, got {:?}", other.map(|_| "a socket")),
     }
     let forged = Client::<AgentRequest, AgentUpdate>::connect(
@@ -27,8 +37,17 @@ async fn agent_routes_and_socket_refuse_requests_without_a_session() {
     .await;
     assert!(forged.is_err(), "a made-up session is refused");
 
-    assert_eq!(server.post_login(MIA.0, "wrong password").await.status(), 401);
-    assert_eq!(server.post_login("nobody@baton.local", MIA.1).await.status(), 401);
+    assert_eq!(
+        server.post_login(MIA.0, "wrong password").await.status(),
+        401
+    );
+    assert_eq!(
+        server
+            .post_login("nobody@baton.local", MIA.1)
+            .await
+            .status(),
+        401
+    );
 }
 
 #[tokio::test]
@@ -37,14 +56,22 @@ async fn a_session_works_until_logout() {
     let cookie = server.login(MIA.0, MIA.1).await;
     let http = reqwest::Client::new();
     let me = |cookie: String| {
-        http.get(format!("http://{}/api/me", server.addr)).header("cookie", cookie).send()
+        http.get(format!("http://{}/api/me", server.addr))
+            .header("cookie", cookie)
+            .send()
     };
     let agent: AgentRef = me(cookie.clone()).await.unwrap().json().await.unwrap();
     assert_eq!(agent.name, "Mia");
 
     let mut socket = server.agent(&cookie).await;
     let hello = socket.next().await;
-    assert_eq!(hello, AgentUpdate::Hello { agent: agent.clone() });
+    assert_eq!(
+        hello,
+        AgentUpdate::Hello {
+            agent: agent.clone(),
+            team: vec![agent.clone()]
+        }
+    );
 
     let out = http
         .post(format!("http://{}/api/logout", server.addr))
@@ -59,41 +86,81 @@ async fn a_session_works_until_logout() {
 #[tokio::test]
 async fn two_agents_claim_at_once_and_exactly_one_wins() {
     let server = TestServer::start().await;
-    let store = baton::store::Store::connect(&format!("sqlite://{}", server.db.display())).await.unwrap();
-    baton::team::add_agent(&store, "leo@baton.local", "Leo", "leo-password").await.unwrap();
+    let store = baton::store::Store::connect(&format!("sqlite://{}", server.db.display()))
+        .await
+        .unwrap();
+    baton::team::add_agent(&store, "leo@baton.local", "Leo", "leo-password")
+        .await
+        .unwrap();
 
     let mut visitor = server.visitor().await;
     let token = new_conversation(&mut visitor).await;
-    visitor.send(&VisitorRequest::RequestHuman { client_id: "b1".into() }).await;
-    visitor.event_where(|b| matches!(b, EventBody::HandoffStarted { .. })).await;
+    visitor
+        .send(&VisitorRequest::RequestHuman {
+            client_id: "b1".into(),
+        })
+        .await;
+    visitor
+        .event_where(|b| matches!(b, EventBody::HandoffStarted { .. }))
+        .await;
 
     let mut mia = server.agent(&server.login(MIA.0, MIA.1).await).await;
-    let mut leo = server.agent(&server.login("leo@baton.local", "leo-password").await).await;
+    let mut leo = server
+        .agent(&server.login("leo@baton.local", "leo-password").await)
+        .await;
     let id = mia.queue().await[0].conversation;
     leo.queue().await;
     for agent in [&mut mia, &mut leo] {
-        agent.send(&AgentRequest::Watch { conversation: id, last_seq: 0 }).await;
+        agent
+            .send(&AgentRequest::Watch {
+                conversation: id,
+                last_seq: 0,
+            })
+            .await;
         agent.detail().await;
     }
 
     // Both click "claim" at the same moment.
     let claim = AgentRequest::Claim { conversation: id };
     tokio::join!(mia.send(&claim), leo.send(&claim));
-    let joined = visitor.event_where(|b| matches!(b, EventBody::AgentJoined { .. })).await;
-    let EventBody::AgentJoined { name: winner } = joined.body else { unreachable!() };
-    let (loser, loser_name) = if winner == "Mia" { (&mut leo, "Leo") } else { (&mut mia, "Mia") };
+    let joined = visitor
+        .event_where(|b| matches!(b, EventBody::AgentJoined { .. }))
+        .await;
+    let EventBody::AgentJoined { name: winner } = joined.body else {
+        unreachable!()
+    };
+    let (loser, loser_name) = if winner == "Mia" {
+        (&mut leo, "Leo")
+    } else {
+        (&mut mia, "Mia")
+    };
 
     let (code, message) = loser.error().await;
     assert_eq!(code, ErrorCode::Conflict);
-    assert!(message.contains(&winner), "the loser sees who has it: {message}");
+    assert!(
+        message.contains(&winner),
+        "the loser sees who has it: {message}"
+    );
 
     // Only the holder may answer the visitor.
-    loser.send(&AgentRequest::Reply { conversation: id, client_id: "r1".into(), text: "Me too!".into() }).await;
+    loser
+        .send(&AgentRequest::Reply {
+            conversation: id,
+            client_id: "r1".into(),
+            text: "Me too!".into(),
+        })
+        .await;
     let (code, _) = loser.error().await;
     assert_eq!(code, ErrorCode::Conflict, "{loser_name} cannot reply");
 
     let log = full_log(&server, &token).await;
-    let joins = log.iter().filter(|e| matches!(e.body, EventBody::AgentJoined { .. })).count();
+    let joins = log
+        .iter()
+        .filter(|e| matches!(e.body, EventBody::AgentJoined { .. }))
+        .count();
     assert_eq!(joins, 1, "{log:?}");
-    assert!(!log.iter().any(|e| matches!(e.body, EventBody::Agent { .. })));
+    assert!(
+        !log.iter()
+            .any(|e| matches!(e.body, EventBody::Agent { .. }))
+    );
 }

@@ -126,17 +126,58 @@ pub enum EventBody {
         confidence: Option<f32>,
     },
     /// A person on the team answered.
-    Agent { name: String, client_id: String, text: String },
+    Agent {
+        name: String,
+        client_id: String,
+        text: String,
+    },
     /// The assistant stepped back and a person is being brought in. The
     /// notice is the visitor-facing sentence; the reason stays with the team.
     HandoffStarted { notice: String },
-    /// An agent took the conversation; from now on they are the responder.
+    /// An agent took the conversation (claimed, or had it transferred to
+    /// them); from now on they are the responder.
     AgentJoined { name: String },
+    /// The agent put the conversation back in the team's queue; another
+    /// person will pick it up.
+    AgentLeft { name: String },
     /// The team handed the conversation back to the assistant.
     AssistantResumed { name: String },
     /// The team closed the conversation. The visitor can still write; a new
-    /// message reopens it with the assistant.
+    /// message reopens it with the assistant. The widget then asks for a
+    /// rating.
     Closed,
+    /// The visitor rated the help they got from the team.
+    Rated {
+        client_id: String,
+        rating: Rating,
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        comment: Option<String>,
+    },
+}
+
+/// The one-click satisfaction rating asked for when the team closes.
+#[derive(Serialize, Deserialize, Clone, Copy, Debug, PartialEq, Eq)]
+#[serde(rename_all = "snake_case")]
+pub enum Rating {
+    Good,
+    Bad,
+}
+
+impl Rating {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::Good => "good",
+            Self::Bad => "bad",
+        }
+    }
+
+    pub fn parse(s: &str) -> Option<Self> {
+        match s {
+            "good" => Some(Self::Good),
+            "bad" => Some(Self::Bad),
+            _ => None,
+        }
+    }
 }
 
 impl EventBody {
@@ -152,7 +193,9 @@ impl EventBody {
     /// The client id of a message a client sent, used to store retries once.
     pub fn client_id(&self) -> Option<&str> {
         match self {
-            Self::Visitor { client_id, .. } | Self::Agent { client_id, .. } => Some(client_id),
+            Self::Visitor { client_id, .. }
+            | Self::Agent { client_id, .. }
+            | Self::Rated { client_id, .. } => Some(client_id),
             _ => None,
         }
     }
@@ -165,14 +208,17 @@ impl EventBody {
             Self::Agent { .. } => "agent",
             Self::HandoffStarted { .. } => "handoff_started",
             Self::AgentJoined { .. } => "agent_joined",
+            Self::AgentLeft { .. } => "agent_left",
             Self::AssistantResumed { .. } => "assistant_resumed",
             Self::Closed => "closed",
+            Self::Rated { .. } => "rated",
         }
     }
 }
 
-/// What the host site says about the visitor. Only `verified` claims (whose
-/// `user_hash` checked out) may influence policy.
+/// What the host site says about the visitor, as the server stored it.
+/// Only `verified` claims (whose `user_hash` checked out) may influence
+/// policy.
 #[derive(Serialize, Deserialize, Clone, Debug, Default, PartialEq, Eq)]
 pub struct Identity {
     #[serde(default, skip_serializing_if = "Option::is_none")]
@@ -185,6 +231,22 @@ pub struct Identity {
     pub tier: Option<String>,
     #[serde(default)]
     pub verified: bool,
+}
+
+/// What the host page says about the visitor (`Baton('identify', …)`).
+/// The server trusts it only when `user_hash` is HMAC-SHA256 of `user_id`
+/// with the site's identity secret, made by the site's backend.
+#[derive(Serialize, Deserialize, Clone, Debug, Default, PartialEq, Eq)]
+pub struct IdentityClaim {
+    pub user_id: String,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub name: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub email: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub tier: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub user_hash: Option<String>,
 }
 
 /// What the assistant tried before the handoff: one answer and the
@@ -242,6 +304,8 @@ pub struct QueueEntry {
     pub out_of_hours: bool,
     /// The agent holding it, once claimed.
     pub agent: Option<AgentRef>,
+    /// Who the visitor is, when the host site said so.
+    pub identity: Option<Identity>,
 }
 
 #[derive(Serialize, Deserialize, Clone, Debug, PartialEq, Eq)]
@@ -261,4 +325,7 @@ pub struct ConversationDetail {
     pub started_at: Millis,
     /// The brief of the latest handoff, if there was one.
     pub brief: Option<Brief>,
+    pub identity: Option<Identity>,
+    /// The last event the visitor has seen (read receipts).
+    pub visitor_read: Seq,
 }

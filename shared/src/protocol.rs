@@ -35,11 +35,25 @@ pub enum VisitorRequest {
         /// The URL of the page the visitor is on.
         #[serde(default)]
         page: Option<String>,
+        /// Who the host page says the visitor is.
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        identity: Option<IdentityClaim>,
     },
     /// A message typed by the visitor.
     Say { client_id: String, text: String },
     /// The "Talk to a human" button.
     RequestHuman { client_id: String },
+    /// The visitor started or stopped typing.
+    Typing { typing: bool },
+    /// The visitor has seen every event up to `seq` (read receipts).
+    Read { seq: Seq },
+    /// The satisfaction rating, once the team has closed the conversation.
+    Rate {
+        client_id: String,
+        rating: Rating,
+        #[serde(default)]
+        comment: Option<String>,
+    },
 }
 
 #[derive(Serialize, Deserialize, Clone, Debug, PartialEq)]
@@ -52,10 +66,27 @@ pub enum VisitorUpdate {
         state: ConversationState,
         responder: Responder,
     },
-    Event { event: Event },
+    Event {
+        event: Event,
+    },
     /// The message with this client id is durably stored as `seq`.
-    Ack { client_id: String, seq: Seq },
-    Error { code: ErrorCode, message: String },
+    Ack {
+        client_id: String,
+        seq: Seq,
+    },
+    /// The responder (an agent, or the assistant preparing an answer) is
+    /// typing, or stopped.
+    Typing {
+        name: String,
+        typing: bool,
+    },
+    /// `client_id` names the request refused, when it had one.
+    Error {
+        code: ErrorCode,
+        message: String,
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        client_id: Option<String>,
+    },
 }
 
 #[derive(Serialize, Deserialize, Clone, Debug, PartialEq)]
@@ -80,25 +111,67 @@ pub enum AgentRequest {
     },
     /// Hand the conversation back to the assistant.
     Resume { conversation: ConversationId },
-    /// Close the conversation.
+    /// Close the conversation; the visitor is asked for a rating.
     Close { conversation: ConversationId },
+    /// Put a held conversation back in the queue.
+    Release { conversation: ConversationId },
+    /// Hand a held conversation to another agent.
+    Transfer {
+        conversation: ConversationId,
+        to: AgentId,
+    },
+    /// The agent started or stopped typing a reply.
+    Typing {
+        conversation: ConversationId,
+        typing: bool,
+    },
 }
 
+// A frame is built, encoded and dropped; its size in memory does not matter.
+#[allow(clippy::large_enum_variant)]
 #[derive(Serialize, Deserialize, Clone, Debug, PartialEq)]
 #[serde(tag = "type", rename_all = "snake_case")]
 pub enum AgentUpdate {
-    Hello { agent: AgentRef },
+    /// Who is signed in, and the team (for transfers).
+    Hello {
+        agent: AgentRef,
+        team: Vec<AgentRef>,
+    },
     /// The conversations waiting for a person or held by one, oldest first.
-    Queue { entries: Vec<QueueEntry> },
+    Queue {
+        entries: Vec<QueueEntry>,
+    },
     /// A watched conversation's detail, sent on `watch` and on every state
     /// change.
-    Conversation { detail: ConversationDetail },
+    Conversation {
+        detail: ConversationDetail,
+    },
     Event {
         conversation: ConversationId,
         event: Event,
     },
-    Ack { client_id: String, seq: Seq },
-    Error { code: ErrorCode, message: String },
+    Ack {
+        client_id: String,
+        seq: Seq,
+    },
+    /// The visitor of a watched conversation is typing, or stopped.
+    Typing {
+        conversation: ConversationId,
+        typing: bool,
+    },
+    /// The visitor of a watched conversation has seen everything up to
+    /// `seq`.
+    Read {
+        conversation: ConversationId,
+        seq: Seq,
+    },
+    /// `client_id` names the request refused, when it had one.
+    Error {
+        code: ErrorCode,
+        message: String,
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        client_id: Option<String>,
+    },
 }
 
 /// Machine-readable error kinds; every error frame also has a message for
@@ -128,6 +201,41 @@ pub enum ErrorCode {
     Internal,
 }
 
+impl ErrorCode {
+    pub const ALL: [ErrorCode; 10] = [
+        Self::BadFrame,
+        Self::TooLarge,
+        Self::Invalid,
+        Self::HelloFirst,
+        Self::UnknownToken,
+        Self::NotFound,
+        Self::Conflict,
+        Self::Unauthorized,
+        Self::RateLimited,
+        Self::Internal,
+    ];
+
+    /// The name on the wire.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::BadFrame => "bad_frame",
+            Self::TooLarge => "too_large",
+            Self::Invalid => "invalid",
+            Self::HelloFirst => "hello_first",
+            Self::UnknownToken => "unknown_token",
+            Self::NotFound => "not_found",
+            Self::Conflict => "conflict",
+            Self::Unauthorized => "unauthorized",
+            Self::RateLimited => "rate_limited",
+            Self::Internal => "internal",
+        }
+    }
+
+    pub fn parse(s: &str) -> Option<Self> {
+        Self::ALL.into_iter().find(|code| code.as_str() == s)
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -139,7 +247,12 @@ mod tests {
             serde_json::from_str(r#"{"type":"hello","token":null,"last_seq":3}"#).unwrap();
         assert_eq!(
             hello,
-            VisitorRequest::Hello { token: None, last_seq: 3, page: None }
+            VisitorRequest::Hello {
+                token: None,
+                last_seq: 3,
+                page: None,
+                identity: None
+            }
         );
 
         let event = VisitorUpdate::Event {
@@ -159,6 +272,17 @@ mod tests {
     }
 
     #[test]
+    fn error_code_names_match_serde() {
+        for code in ErrorCode::ALL {
+            assert_eq!(
+                serde_json::to_string(&code).unwrap(),
+                format!("\"{}\"", code.as_str())
+            );
+            assert_eq!(ErrorCode::parse(code.as_str()), Some(code));
+        }
+    }
+
+    #[test]
     fn unknown_frame_types_are_rejected() {
         assert!(serde_json::from_str::<VisitorRequest>(r#"{"type":"drop_tables"}"#).is_err());
         assert!(serde_json::from_str::<AgentRequest>(r#"{"type":"claim"}"#).is_err());
@@ -168,10 +292,14 @@ mod tests {
     fn responder_follows_the_log() {
         let joined = EventBody::AgentJoined { name: "Mia".into() };
         assert_eq!(joined.new_responder().unwrap().name(), "Mia");
-        let resumed = EventBody::AssistantResumed { name: "Nora".into() };
+        let resumed = EventBody::AssistantResumed {
+            name: "Nora".into(),
+        };
         assert_eq!(
             resumed.new_responder(),
-            Some(Responder::Assistant { name: "Nora".into() })
+            Some(Responder::Assistant {
+                name: "Nora".into()
+            })
         );
         assert_eq!(EventBody::Closed.new_responder(), None);
     }

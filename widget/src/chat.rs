@@ -6,7 +6,9 @@
 //! comes back through [`Chat::link_event`].
 
 use std::rc::Rc;
+use std::time::Duration;
 
+use baton_shared::domain::{IdentityClaim, Rating};
 use baton_shared::protocol::VisitorRequest;
 use leptos::html;
 use leptos::prelude::*;
@@ -40,7 +42,13 @@ pub struct Chat {
     wire: StoredValue<Rc<dyn Wire>, LocalStorage>,
     /// Tells the loader the visitor closed the panel from inside it.
     on_close: StoredValue<Option<Rc<dyn Fn()>>, LocalStorage>,
+    /// Bumped on every keystroke; the idle timer that finds it unchanged
+    /// says the visitor stopped typing.
+    keystrokes: StoredValue<u32>,
 }
+
+/// How long after the last keystroke the visitor counts as no longer typing.
+pub const TYPING_IDLE: Duration = Duration::from_secs(3);
 
 impl Chat {
     pub fn new(session: Session, wire: Rc<dyn Wire>, on_close: Option<Rc<dyn Fn()>>) -> Self {
@@ -50,7 +58,13 @@ impl Chat {
             input: NodeRef::new(),
             wire: StoredValue::new_local(wire),
             on_close: StoredValue::new_local(on_close),
+            keystrokes: StoredValue::new(0),
         }
+    }
+
+    /// The host page said who the visitor is; used from the next `hello`.
+    pub fn identify(&self, identity: Option<IdentityClaim>) {
+        self.session.update_untracked(|s| s.identify(identity));
     }
 
     /// Connects unless already connected or connecting.
@@ -82,8 +96,12 @@ impl Chat {
     pub fn restore_open(&self, open: bool) {
         if open {
             self.start();
+        } else {
+            // A hidden box may not report losing the focus.
+            self.stop_typing();
         }
         self.open.set(open);
+        self.mark_read();
     }
 
     /// The panel's own close button, or Escape.
@@ -93,9 +111,64 @@ impl Chat {
     }
 
     pub fn say(&self, text: &str) {
+        self.stop_typing();
         let frame = self
             .session
             .try_update(|s| s.say(client_id(), text))
+            .flatten();
+        self.send(frame);
+    }
+
+    /// The message box changed: typing while it has text, and until
+    /// [`TYPING_IDLE`] passes without a keystroke.
+    pub fn draft_changed(&self, draft: &str) {
+        if draft.trim().is_empty() {
+            return self.stop_typing();
+        }
+        self.set_typing(true);
+        self.keystrokes.update_value(|n| *n = n.wrapping_add(1));
+        let (chat, at) = (*self, self.keystrokes.get_value());
+        set_timeout(
+            move || {
+                if chat.keystrokes.try_get_value() == Some(at) {
+                    chat.stop_typing();
+                }
+            },
+            TYPING_IDLE,
+        );
+    }
+
+    /// Sent, cleared, idle or left the box: not typing any more.
+    pub fn stop_typing(&self) {
+        self.set_typing(false);
+    }
+
+    fn set_typing(&self, typing: bool) {
+        // Untracked: nothing on screen depends on it, so nothing redraws.
+        let frame = self
+            .session
+            .try_update_untracked(|s| s.set_typing(typing))
+            .flatten();
+        self.send(frame);
+    }
+
+    /// One click on the rating prompt.
+    pub fn rate(&self, rating: Rating, comment: &str) {
+        let frame = self
+            .session
+            .try_update(|s| s.rate(client_id(), rating, comment))
+            .flatten();
+        self.send(frame);
+    }
+
+    /// Reports what the visitor has seen, if the panel is open and the page
+    /// in view. Called when either changes and when events arrive.
+    pub fn mark_read(&self) {
+        let visible = self.open.get_untracked() && !document().hidden();
+        // Untracked, as above: it also lets an effect call this safely.
+        let frame = self
+            .session
+            .try_update_untracked(|s| s.seen(visible))
             .flatten();
         self.send(frame);
     }
@@ -141,6 +214,7 @@ impl Chat {
                         }
                     }
                 }
+                self.mark_read();
             }
             LinkEvent::Closed { .. } => self.session.update(Session::dropped),
         }

@@ -11,7 +11,9 @@
 //! Decoding is lenient in the way serde's is: unknown fields are ignored,
 //! and a frame of an unknown type (or a malformed one) is `None`.
 
-use baton_shared::domain::{ConversationState, Event, EventBody, Responder, Seq};
+use baton_shared::domain::{
+    ConversationState, Event, EventBody, IdentityClaim, Rating, Responder, Seq,
+};
 use baton_shared::protocol::{ErrorCode, VisitorRequest, VisitorUpdate};
 use js_sys::{Array, JSON, Object, Reflect};
 use wasm_bindgen::JsValue;
@@ -19,20 +21,21 @@ use wasm_bindgen::JsValue;
 /// One request as the JSON text the server expects.
 pub fn encode(request: &VisitorRequest) -> String {
     let frame = Object::new();
-    let set = |key: &str, value: JsValue| {
-        let _ = Reflect::set(&frame, &key.into(), &value);
-    };
-    let text = |s: &Option<String>| s.as_deref().map_or(JsValue::NULL, JsValue::from_str);
+    let set = |key: &str, value: JsValue| set(&frame, key, value);
     match request {
         VisitorRequest::Hello {
             token,
             last_seq,
             page,
+            identity,
         } => {
             set("type", "hello".into());
             set("token", text(token));
             set("last_seq", (*last_seq as f64).into());
             set("page", text(page));
+            if let Some(identity) = identity {
+                set("identity", claim(identity).into());
+            }
         }
         VisitorRequest::Say { client_id, text } => {
             set("type", "say".into());
@@ -43,10 +46,74 @@ pub fn encode(request: &VisitorRequest) -> String {
             set("type", "request_human".into());
             set("client_id", client_id.into());
         }
+        VisitorRequest::Typing { typing } => {
+            set("type", "typing".into());
+            set("typing", (*typing).into());
+        }
+        VisitorRequest::Read { seq } => {
+            set("type", "read".into());
+            set("seq", (*seq as f64).into());
+        }
+        VisitorRequest::Rate {
+            client_id,
+            rating,
+            comment,
+        } => {
+            set("type", "rate".into());
+            set("client_id", client_id.into());
+            set("rating", rating.as_str().into());
+            set("comment", text(comment));
+        }
     }
     JSON::stringify(&frame)
         .map(String::from)
         .unwrap_or_default()
+}
+
+/// An identity claim in the protocol's shape; absent fields are left out,
+/// as serde leaves them out.
+fn claim(identity: &IdentityClaim) -> Object {
+    let object = Object::new();
+    set(&object, "user_id", identity.user_id.as_str().into());
+    for (key, value) in [
+        ("name", &identity.name),
+        ("email", &identity.email),
+        ("tier", &identity.tier),
+        ("user_hash", &identity.user_hash),
+    ] {
+        if value.is_some() {
+            set(&object, key, text(value));
+        }
+    }
+    object
+}
+
+/// What the host page passed to `Baton('identify', {userId, name, email,
+/// tier, userHash})`, in the protocol's terms. `userId` (a string or a
+/// number) is required; other fields that are not strings are ignored.
+pub fn identity_from_js(value: &JsValue) -> Option<IdentityClaim> {
+    let id = field(value, "userId");
+    // A number is written out by the browser: Rust's float formatting
+    // would cost the widget about 20 KB.
+    let user_id = id
+        .as_string()
+        .or_else(|| id.as_f64().and(JSON::stringify(&id).ok()).map(String::from))
+        .filter(|id| !id.is_empty())?;
+    Some(IdentityClaim {
+        user_id,
+        name: string(value, "name"),
+        email: string(value, "email"),
+        tier: string(value, "tier"),
+        user_hash: string(value, "userHash"),
+    })
+}
+
+fn set(object: &Object, key: &str, value: JsValue) {
+    let _ = Reflect::set(object, &key.into(), &value);
+}
+
+fn text(s: &Option<String>) -> JsValue {
+    s.as_deref().map_or(JsValue::NULL, JsValue::from_str)
 }
 
 /// One frame from the server, or `None` for anything this widget does not
@@ -66,9 +133,16 @@ pub fn decode(text: &str) -> Option<VisitorUpdate> {
             client_id: string(&frame, "client_id")?,
             seq: seq(&frame, "seq")?,
         },
+        "typing" => VisitorUpdate::Typing {
+            name: string(&frame, "name")?,
+            typing: field(&frame, "typing").as_bool()?,
+        },
+        // A code this widget does not know is a failure on the server's
+        // side as far as the visitor is concerned.
         "error" => VisitorUpdate::Error {
-            code: error_code(&string(&frame, "code")?),
+            code: ErrorCode::parse(&string(&frame, "code")?).unwrap_or(ErrorCode::Internal),
             message: string(&frame, "message").unwrap_or_default(),
+            client_id: string(&frame, "client_id"),
         },
         _ => return None,
     })
@@ -96,8 +170,14 @@ fn event(value: &JsValue) -> Option<Event> {
             notice: s("notice")?,
         },
         "agent_joined" => EventBody::AgentJoined { name: s("name")? },
+        "agent_left" => EventBody::AgentLeft { name: s("name")? },
         "assistant_resumed" => EventBody::AssistantResumed { name: s("name")? },
         "closed" => EventBody::Closed,
+        "rated" => EventBody::Rated {
+            client_id: s("client_id")?,
+            rating: Rating::parse(&s("rating")?)?,
+            comment: s("comment"),
+        },
         _ => return None,
     };
     Some(Event {
@@ -113,23 +193,6 @@ fn responder(value: &JsValue) -> Option<Responder> {
         "assistant" => Some(Responder::Assistant { name }),
         "agent" => Some(Responder::Agent { name }),
         _ => None,
-    }
-}
-
-/// The widget acts on a few codes; a code it does not know is a failure on
-/// the server's side as far as the visitor is concerned.
-fn error_code(code: &str) -> ErrorCode {
-    match code {
-        "bad_frame" => ErrorCode::BadFrame,
-        "too_large" => ErrorCode::TooLarge,
-        "invalid" => ErrorCode::Invalid,
-        "hello_first" => ErrorCode::HelloFirst,
-        "unknown_token" => ErrorCode::UnknownToken,
-        "not_found" => ErrorCode::NotFound,
-        "conflict" => ErrorCode::Conflict,
-        "unauthorized" => ErrorCode::Unauthorized,
-        "rate_limited" => ErrorCode::RateLimited,
-        _ => ErrorCode::Internal,
     }
 }
 

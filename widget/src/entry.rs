@@ -26,9 +26,16 @@ pub struct WidgetHandle {
 
 #[wasm_bindgen]
 impl WidgetHandle {
-    /// The launcher was clicked.
+    /// The launcher was clicked (or the page called `Baton('open')`…).
     pub fn set_open(&self, open: bool) {
         self.chat.set_open(open);
+    }
+
+    /// `Baton('identify', {userId, name, email, tier, userHash})`: used
+    /// from the next `hello` (a conversation already under way gets it on
+    /// its next reconnect).
+    pub fn identify(&self, identity: JsValue) {
+        self.chat.identify(codec::identity_from_js(&identity));
     }
 }
 
@@ -38,13 +45,15 @@ impl WidgetHandle {
 /// panel opens; a new visitor connects only when they open the panel.
 /// `open` restores a panel left open on the previous page (the visitor
 /// opening it calls [`WidgetHandle::set_open`] instead). `on_close` is
-/// called when the visitor closes the panel from inside.
+/// called when the visitor closes the panel from inside. `identity` is what
+/// the page passed to `Baton('identify', …)` before the widget loaded.
 #[wasm_bindgen]
 pub fn mount(
     container: HtmlElement,
     origin: String,
     open: bool,
     on_close: Option<js_sys::Function>,
+    identity: JsValue,
 ) -> WidgetHandle {
     let wire = Rc::new(LinkWire {
         url: socket_url(&origin, "/ws/visitor"),
@@ -55,7 +64,8 @@ pub fn mount(
             let _ = f.call0(&JsValue::NULL);
         }) as Rc<dyn Fn()>
     });
-    let session = Session::new(storage::token());
+    let mut session = Session::new(storage::token());
+    session.identify(codec::identity_from_js(&identity));
     let restore = session.has_token();
     let chat = Chat::new(session, wire, on_close);
     if restore {

@@ -7,9 +7,11 @@
 //! The crate is layered so that the logic is plain Rust, tested natively:
 //!
 //! - [`transcript`]: the event-log reducer (seq order, duplicates, pending
-//!   messages, who the responder is). The console uses it too.
+//!   and refused messages, who the responder is, whether a rating is due).
+//!   The console uses it too.
 //! - [`backoff`]: when to reconnect.
-//! - [`session`]: the visitor socket protocol as a state machine.
+//! - [`session`]: the visitor socket protocol as a state machine, with the
+//!   identity for `hello`, typing indicators both ways and read receipts.
 //!
 //! and the browser parts stay thin:
 //!
@@ -19,7 +21,8 @@
 //! - [`ids`], [`storage`]: client ids and `localStorage`.
 //! - [`chat`]: the session in a signal, wired to a socket.
 //! - [`ui`]: the Leptos components and their CSS.
-//! - `entry` (feature `mount`): the export the loader calls.
+//! - `entry` (feature `mount`): the exports the loader calls (`mount`, and
+//!   `set_open`/`identify` for the page's `Baton(…)` commands).
 
 pub mod backoff;
 pub mod chat;

@@ -5,9 +5,10 @@
 //! send and [`Effect`]s for the browser layer to carry out. It owns the
 //! [`Transcript`], so the rules "say hello with the last seq", "resend what
 //! was not acknowledged after `welcome`, with the same client id" and "never
-//! clear the transcript on a reconnect" live here and are tested natively.
+//! clear the transcript on a reconnect" live here and are tested natively,
+//! as are typing indicators, read receipts and the rating.
 
-use baton_shared::domain::ConversationState;
+use baton_shared::domain::{ConversationState, EventBody, IdentityClaim, Rating, Seq};
 use baton_shared::protocol::{DEFAULT_MAX_TEXT_CHARS, ErrorCode, VisitorRequest, VisitorUpdate};
 
 use crate::transcript::{Audience, Outgoing, Pending, Transcript};
@@ -55,6 +56,15 @@ pub struct Session {
     been_live: bool,
     /// The last error the server reported, shown until things work again.
     problem: Option<String>,
+    /// Who the host page says the visitor is; sent with every `hello`.
+    identity: Option<IdentityClaim>,
+    /// Who is typing on the team's side (an agent, or the assistant
+    /// preparing an answer).
+    typing: Option<String>,
+    /// What the server was last told about the visitor typing.
+    visitor_typing: bool,
+    /// The last `seq` reported as read.
+    read: Seq,
 }
 
 impl Session {
@@ -65,7 +75,17 @@ impl Session {
             connection: Connection::Idle,
             been_live: false,
             problem: None,
+            identity: None,
+            typing: None,
+            visitor_typing: false,
+            read: 0,
         }
+    }
+
+    /// The host page said who the visitor is (`Baton('identify', …)`): it
+    /// goes with the next `hello`, the first or the next reconnect's.
+    pub fn identify(&mut self, identity: Option<IdentityClaim>) {
+        self.identity = identity;
     }
 
     pub fn has_token(&self) -> bool {
@@ -88,11 +108,15 @@ impl Session {
             token: self.token.clone(),
             last_seq: self.transcript.last_seq(),
             page,
+            identity: self.identity.clone(),
         }
     }
 
+    /// The socket closed: whatever was typing on either side is unknown now.
     pub fn dropped(&mut self) {
         self.connection = Connection::Down;
+        self.typing = None;
+        self.visitor_typing = false;
     }
 
     pub fn receive(&mut self, update: VisitorUpdate) -> Vec<Effect> {
@@ -111,31 +135,56 @@ impl Session {
                 self.connection = Connection::Live;
                 self.been_live = true;
                 self.problem = None;
+                self.typing = None;
+                self.visitor_typing = false;
                 effects.extend(self.transcript.unacked().map(|p| Effect::Send(frame(p))));
             }
             VisitorUpdate::Event { event } => {
+                // The answer being typed arrived, or someone else responds now.
+                let done = match &event.body {
+                    EventBody::Assistant { name, .. } | EventBody::Agent { name, .. } => {
+                        self.typing.as_ref() == Some(name)
+                    }
+                    body => {
+                        body.new_responder().is_some()
+                            || matches!(body, EventBody::AgentLeft { .. } | EventBody::Closed)
+                    }
+                };
+                if done {
+                    self.typing = None;
+                }
                 self.transcript.apply(event);
             }
             VisitorUpdate::Ack { client_id, seq } => {
                 self.transcript.ack(&client_id, seq);
                 self.problem = None;
             }
+            VisitorUpdate::Typing { name, typing } => self.typing = typing.then_some(name),
             VisitorUpdate::Error {
                 code: ErrorCode::UnknownToken,
                 ..
             } => {
                 self.token = None;
+                self.read = 0;
                 self.transcript.forget_log();
                 effects.push(Effect::StartOver);
             }
-            // Asking for a person twice: the first request stands.
             VisitorUpdate::Error {
-                code: ErrorCode::Conflict,
-                ..
+                code,
+                message,
+                client_id,
             } => {
-                self.transcript.drop_human_requests();
+                let refused = client_id.and_then(|id| self.transcript.fail(&id, &message));
+                match refused {
+                    // The message itself says it failed, and why.
+                    Some(Outgoing::Message { .. }) => {}
+                    // Asking for a person twice: the first request stands.
+                    Some(Outgoing::HumanRequest) | None if code == ErrorCode::Conflict => {
+                        self.transcript.drop_human_requests()
+                    }
+                    _ => self.problem = Some(message),
+                }
             }
-            VisitorUpdate::Error { message, .. } => self.problem = Some(message),
         }
         effects
     }
@@ -148,6 +197,56 @@ impl Session {
         }
         let text: String = text.chars().take(DEFAULT_MAX_TEXT_CHARS).collect();
         self.send(client_id, Outgoing::Message { text })
+    }
+
+    /// The visitor rates the team's help, with an optional comment. Only
+    /// while a rating is due (see [`Transcript::rating_due`]).
+    pub fn rate(
+        &mut self,
+        client_id: String,
+        rating: Rating,
+        comment: &str,
+    ) -> Option<VisitorRequest> {
+        if !self.transcript.rating_due() {
+            return None;
+        }
+        let comment = comment.trim();
+        let comment =
+            (!comment.is_empty()).then(|| comment.chars().take(DEFAULT_MAX_TEXT_CHARS).collect());
+        self.send(client_id, Outgoing::Rating { rating, comment })
+    }
+
+    /// Whether to ask the visitor for a rating now.
+    pub fn rating_due(&self) -> bool {
+        self.transcript.rating_due()
+    }
+
+    /// The visitor started or stopped typing. The frame goes out only on a
+    /// change, and only on a live socket (a new socket starts at "not
+    /// typing").
+    pub fn set_typing(&mut self, typing: bool) -> Option<VisitorRequest> {
+        if self.connection != Connection::Live || self.visitor_typing == typing {
+            return None;
+        }
+        self.visitor_typing = typing;
+        Some(VisitorRequest::Typing { typing })
+    }
+
+    /// Who on the team's side is typing, for "Mia is typing…".
+    pub fn typing(&self) -> Option<&str> {
+        self.typing.as_deref()
+    }
+
+    /// The visitor can see the transcript (`visible`: the panel is open and
+    /// the page is in view). Reports everything received so far as read,
+    /// once per new `seq`.
+    pub fn seen(&mut self, visible: bool) -> Option<VisitorRequest> {
+        let seq = self.transcript.last_seq();
+        if !visible || self.connection != Connection::Live || seq <= self.read {
+            return None;
+        }
+        self.read = seq;
+        Some(VisitorRequest::Read { seq })
     }
 
     /// The "Talk to a human" button.
@@ -192,6 +291,11 @@ fn frame(pending: &Pending) -> VisitorRequest {
             text: text.clone(),
         },
         Outgoing::HumanRequest => VisitorRequest::RequestHuman { client_id },
+        Outgoing::Rating { rating, comment } => VisitorRequest::Rate {
+            client_id,
+            rating: *rating,
+            comment: comment.clone(),
+        },
     }
 }
 
@@ -200,6 +304,33 @@ mod tests {
     use baton_shared::domain::{Event, EventBody, Responder};
 
     use super::*;
+    use crate::transcript::Author;
+
+    fn live() -> Session {
+        let mut s = Session::new(Some("tok".into()));
+        s.opened(None);
+        s.receive(welcome(None));
+        s
+    }
+
+    fn error(code: ErrorCode, message: &str, client_id: Option<&str>) -> VisitorUpdate {
+        VisitorUpdate::Error {
+            code,
+            message: message.into(),
+            client_id: client_id.map(str::to_owned),
+        }
+    }
+
+    fn mia_says(seq: u64, text: &str) -> VisitorUpdate {
+        event(
+            seq,
+            EventBody::Agent {
+                name: "Mia".into(),
+                client_id: format!("m{seq}"),
+                text: text.into(),
+            },
+        )
+    }
 
     fn welcome(token: Option<&str>) -> VisitorUpdate {
         VisitorUpdate::Welcome {
@@ -236,7 +367,8 @@ mod tests {
             VisitorRequest::Hello {
                 token: None,
                 last_seq: 0,
-                page: Some("https://shop.example/cart".into())
+                page: Some("https://shop.example/cart".into()),
+                identity: None,
             }
         );
         assert_eq!(
@@ -380,6 +512,7 @@ mod tests {
         s.receive(VisitorUpdate::Error {
             code: ErrorCode::Conflict,
             message: "already".into(),
+            client_id: None,
         });
         assert_eq!(s.human_button(), HumanButton::Offer);
     }
@@ -392,6 +525,7 @@ mod tests {
         let effects = s.receive(VisitorUpdate::Error {
             code: ErrorCode::UnknownToken,
             message: "unknown".into(),
+            client_id: None,
         });
         assert_eq!(effects, [Effect::StartOver]);
         let VisitorRequest::Hello { token, .. } = s.opened(None) else {
@@ -415,6 +549,7 @@ mod tests {
         s.receive(VisitorUpdate::Error {
             code: ErrorCode::RateLimited,
             message: "Slow down".into(),
+            client_id: None,
         });
         assert_eq!(s.status().as_deref(), Some("Slow down"));
         s.receive(VisitorUpdate::Ack {
@@ -422,5 +557,293 @@ mod tests {
             seq: 1,
         });
         assert_eq!(s.status(), None);
+    }
+
+    #[test]
+    fn the_identity_goes_with_every_hello_from_when_it_is_known() {
+        let mut s = Session::new(None);
+        let claim = IdentityClaim {
+            user_id: "42".into(),
+            name: Some("Ana".into()),
+            user_hash: Some("abc".into()),
+            ..IdentityClaim::default()
+        };
+        s.identify(Some(claim.clone()));
+        let VisitorRequest::Hello { identity, .. } = s.opened(None) else {
+            panic!()
+        };
+        assert_eq!(identity.as_ref(), Some(&claim), "into the first hello");
+        s.receive(welcome(Some("t")));
+
+        // Identified again while the conversation runs: the next hello.
+        let other = IdentityClaim {
+            user_id: "43".into(),
+            ..IdentityClaim::default()
+        };
+        s.identify(Some(other.clone()));
+        s.dropped();
+        let VisitorRequest::Hello { identity, .. } = s.opened(None) else {
+            panic!()
+        };
+        assert_eq!(identity, Some(other));
+    }
+
+    #[test]
+    fn a_refused_message_is_marked_failed_with_the_reason_and_never_resent() {
+        let mut s = live();
+        s.say("a".into(), "way too long");
+        s.say("b".into(), "fine");
+        s.receive(error(
+            ErrorCode::Invalid,
+            "Messages are limited to 4000 characters.",
+            Some("a"),
+        ));
+        let lines = s.transcript.lines();
+        assert_eq!(
+            lines[0].failed.as_deref(),
+            Some("Messages are limited to 4000 characters.")
+        );
+        assert!(!lines[0].is_pending(), "no longer pending");
+        assert_eq!(lines[0].key(), "a!", "redrawn as failed");
+        assert!(lines[1].is_pending() && lines[1].failed.is_none());
+        assert_eq!(s.status(), None, "the message itself says what went wrong");
+
+        s.dropped();
+        s.opened(None);
+        assert_eq!(
+            s.receive(welcome(None)),
+            [Effect::Send(say("b", "fine"))],
+            "the refused one is not sent again"
+        );
+    }
+
+    #[test]
+    fn errors_naming_nothing_pending_still_show_in_the_status_line() {
+        let mut s = live();
+        s.receive(error(ErrorCode::RateLimited, "Slow down", Some("gone")));
+        assert_eq!(s.status().as_deref(), Some("Slow down"));
+    }
+
+    #[test]
+    fn a_refused_human_request_naming_its_client_id_frees_the_button() {
+        let mut s = live();
+        s.request_human("h".into());
+        s.receive(error(ErrorCode::Conflict, "already waiting", Some("h")));
+        assert_eq!(s.human_button(), HumanButton::Offer);
+        assert_eq!(s.status(), None);
+    }
+
+    #[test]
+    fn the_team_typing_shows_until_the_answer_or_a_stop() {
+        let mut s = live();
+        assert_eq!(s.typing(), None);
+        s.receive(VisitorUpdate::Typing {
+            name: "Mia".into(),
+            typing: true,
+        });
+        assert_eq!(s.typing(), Some("Mia"));
+        s.receive(VisitorUpdate::Typing {
+            name: "Mia".into(),
+            typing: false,
+        });
+        assert_eq!(s.typing(), None);
+
+        s.receive(VisitorUpdate::Typing {
+            name: "Mia".into(),
+            typing: true,
+        });
+        s.receive(event(
+            1,
+            EventBody::Visitor {
+                client_id: "v".into(),
+                text: "hello?".into(),
+            },
+        ));
+        assert_eq!(
+            s.typing(),
+            Some("Mia"),
+            "the visitor writing changes nothing"
+        );
+        s.receive(mia_says(2, "Here you go"));
+        assert_eq!(s.typing(), None, "the answer arrived");
+
+        s.receive(VisitorUpdate::Typing {
+            name: "Nora".into(),
+            typing: true,
+        });
+        s.dropped();
+        assert_eq!(s.typing(), None, "unknown once the socket drops");
+    }
+
+    #[test]
+    fn the_team_typing_stops_when_the_responder_changes() {
+        let mut s = live();
+        s.receive(VisitorUpdate::Typing {
+            name: "Mia".into(),
+            typing: true,
+        });
+        s.receive(event(1, EventBody::AgentLeft { name: "Mia".into() }));
+        assert_eq!(s.typing(), None);
+    }
+
+    #[test]
+    fn the_visitor_typing_is_sent_only_on_changes_and_only_when_live() {
+        let mut s = Session::new(None);
+        assert_eq!(s.set_typing(true), None, "no socket yet");
+        s.opened(None);
+        assert_eq!(s.set_typing(true), None, "no welcome yet");
+        s.receive(welcome(Some("t")));
+        assert_eq!(
+            s.set_typing(true),
+            Some(VisitorRequest::Typing { typing: true })
+        );
+        assert_eq!(s.set_typing(true), None, "no spam");
+        assert_eq!(
+            s.set_typing(false),
+            Some(VisitorRequest::Typing { typing: false })
+        );
+        assert_eq!(s.set_typing(false), None);
+
+        s.set_typing(true);
+        s.dropped();
+        s.opened(None);
+        s.receive(welcome(None));
+        assert_eq!(
+            s.set_typing(true),
+            Some(VisitorRequest::Typing { typing: true }),
+            "a new socket starts at not typing"
+        );
+    }
+
+    #[test]
+    fn read_receipts_go_out_while_visible_and_only_when_the_seq_grows() {
+        let mut s = live();
+        assert_eq!(s.seen(true), None, "nothing to read yet");
+        s.receive(mia_says(1, "Hi"));
+        s.receive(mia_says(2, "Still there?"));
+        assert_eq!(
+            s.seen(false),
+            None,
+            "the panel is closed or the page hidden"
+        );
+        assert_eq!(s.seen(true), Some(VisitorRequest::Read { seq: 2 }));
+        assert_eq!(s.seen(true), None, "only when it increases");
+
+        s.receive(mia_says(3, "Ok"));
+        s.dropped();
+        assert_eq!(s.seen(true), None, "not while offline");
+        s.opened(None);
+        s.receive(welcome(None));
+        assert_eq!(s.seen(true), Some(VisitorRequest::Read { seq: 3 }));
+    }
+
+    #[test]
+    fn after_the_close_one_click_rates_and_the_prompt_goes() {
+        let mut s = live();
+        s.receive(event(1, EventBody::AgentJoined { name: "Mia".into() }));
+        assert!(!s.rating_due());
+        assert_eq!(
+            s.rate("r".into(), Rating::Good, ""),
+            None,
+            "not before the close"
+        );
+
+        s.receive(event(2, EventBody::Closed));
+        assert!(s.rating_due());
+        assert_eq!(
+            s.rate("r".into(), Rating::Bad, "  too slow \n"),
+            Some(VisitorRequest::Rate {
+                client_id: "r".into(),
+                rating: Rating::Bad,
+                comment: Some("too slow".into()),
+            })
+        );
+        assert!(!s.rating_due(), "sent: the prompt goes at once");
+        assert_eq!(s.rate("r2".into(), Rating::Good, ""), None, "once");
+        let thanks = s.transcript.lines().last().cloned().unwrap();
+        assert_eq!(
+            (thanks.author, thanks.text.as_str()),
+            (Author::Notice, "Thanks for your feedback")
+        );
+
+        s.receive(VisitorUpdate::Ack {
+            client_id: "r".into(),
+            seq: 3,
+        });
+        s.receive(event(
+            3,
+            EventBody::Rated {
+                client_id: "r".into(),
+                rating: Rating::Bad,
+                comment: Some("too slow".into()),
+            },
+        ));
+        assert!(!s.rating_due());
+        let lines = s.transcript.lines();
+        assert_eq!(lines.last().unwrap().text, "Thanks for your feedback");
+        assert_eq!(
+            lines
+                .iter()
+                .filter(|l| l.text.starts_with("Thanks"))
+                .count(),
+            1
+        );
+        assert_eq!(s.transcript.unacked().count(), 0);
+    }
+
+    #[test]
+    fn an_empty_comment_is_left_out_and_a_refused_rating_asks_again() {
+        let mut s = live();
+        s.receive(event(1, EventBody::Closed));
+        assert_eq!(
+            s.rate("r".into(), Rating::Good, "   "),
+            Some(VisitorRequest::Rate {
+                client_id: "r".into(),
+                rating: Rating::Good,
+                comment: None,
+            })
+        );
+        s.receive(error(ErrorCode::RateLimited, "Slow down", Some("r")));
+        assert!(s.rating_due(), "the prompt is back");
+        assert_eq!(s.status().as_deref(), Some("Slow down"));
+    }
+
+    #[test]
+    fn a_rating_made_offline_goes_out_after_welcome() {
+        let mut s = live();
+        s.receive(event(1, EventBody::Closed));
+        s.dropped();
+        assert_eq!(s.rate("r".into(), Rating::Good, ""), None);
+        s.opened(None);
+        assert_eq!(
+            s.receive(welcome(None)),
+            [Effect::Send(VisitorRequest::Rate {
+                client_id: "r".into(),
+                rating: Rating::Good,
+                comment: None,
+            })]
+        );
+    }
+
+    #[test]
+    fn the_agent_handing_back_to_the_team_looks_like_waiting_after_a_handoff() {
+        let mut s = live();
+        s.receive(event(
+            1,
+            EventBody::HandoffStarted {
+                notice: "Bringing in a person".into(),
+            },
+        ));
+        s.receive(event(2, EventBody::AgentJoined { name: "Mia".into() }));
+        s.receive(event(3, EventBody::AgentLeft { name: "Mia".into() }));
+        assert_eq!(s.transcript.state(), ConversationState::Queued);
+        assert_eq!(s.transcript.responder().unwrap().name(), "Nora");
+        assert_eq!(s.human_button(), HumanButton::OnTheWay);
+        assert_eq!(
+            s.transcript.lines().last().unwrap().text,
+            "Mia handed your conversation back to the team"
+        );
+        s.receive(event(4, EventBody::AgentJoined { name: "Leo".into() }));
+        assert_eq!(s.transcript.responder().unwrap().name(), "Leo");
     }
 }

@@ -13,8 +13,12 @@
 //! - An event carrying the client id of a pending message replaces it.
 //! - An `ack` only marks the pending message with its `seq`: events below it
 //!   may still be on their way, so `last_seq` moves only with events.
+//! - A refused message (an error naming its client id) stays on screen,
+//!   marked failed with the server's reason, and is never resent.
+//! - After the team closes, the visitor is asked for a rating until a
+//!   `rated` event (or a new message, which reopens the conversation).
 
-use baton_shared::domain::{ConversationState, Event, EventBody, Millis, Responder, Seq};
+use baton_shared::domain::{ConversationState, Event, EventBody, Millis, Rating, Responder, Seq};
 
 /// Who wrote a line, named as the DOM's `data-author` attribute says it.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -56,6 +60,12 @@ pub enum Outgoing {
     /// The "Talk to a human" button. It has no line of its own: the server
     /// answers with a `handoff_started` notice.
     HumanRequest,
+    /// The satisfaction rating; its `rated` event carries the client id.
+    /// Shown at once as a thank-you notice.
+    Rating {
+        rating: Rating,
+        comment: Option<String>,
+    },
 }
 
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -64,6 +74,8 @@ pub struct Pending {
     pub what: Outgoing,
     /// The `seq` from the server's `ack`, before the event itself arrived.
     pub acked: Option<Seq>,
+    /// The server refused it, saying why; it is not sent again.
+    pub failed: Option<String>,
 }
 
 /// One rendered line of the transcript.
@@ -82,6 +94,10 @@ pub struct Line {
     /// What an assistant answer rests on (the console shows it).
     pub articles: Vec<String>,
     pub confidence: Option<f32>,
+    /// Why the server refused this message, if it did.
+    pub failed: Option<String>,
+    /// The event's kind (`EventBody::kind`), `None` while pending.
+    pub kind: Option<&'static str>,
 }
 
 impl Line {
@@ -91,13 +107,14 @@ impl Line {
         match (&self.client_id, self.seq) {
             (None, Some(seq)) => seq.to_string(),
             (Some(id), Some(seq)) => format!("{id}@{seq}"),
+            (Some(id), None) if self.failed.is_some() => format!("{id}!"),
             (Some(id), None) => id.clone(),
             (None, None) => String::new(),
         }
     }
 
     pub fn is_pending(&self) -> bool {
-        self.seq.is_none()
+        self.seq.is_none() && self.failed.is_none()
     }
 }
 
@@ -174,6 +191,17 @@ impl Transcript {
                 self.state = ConversationState::Human;
                 self.drop_human_requests();
             }
+            // Back in the queue: while nobody holds it, the assistant's name
+            // stands in the header, as right after a handoff.
+            EventBody::AgentLeft { .. } => {
+                self.state = ConversationState::Queued;
+                if let Some(name) = self.assistant_name.clone() {
+                    self.responder = Some(Responder::Assistant { name });
+                }
+            }
+            EventBody::Rated { .. } => self
+                .pending
+                .retain(|p| !matches!(p.what, Outgoing::Rating { .. })),
             EventBody::AssistantResumed { name } => {
                 self.state = ConversationState::Assistant;
                 self.assistant_name = Some(name.clone());
@@ -190,14 +218,35 @@ impl Transcript {
     /// (When the event came first it has already replaced the pending
     /// message, and there is nothing left to mark.)
     pub fn ack(&mut self, client_id: &str, seq: Seq) {
+        // Its event came first: it has already replaced the pending item,
+        // unless it was one without a client id; either way, nothing to wait for.
+        let stored = seq <= self.last_seq();
         self.pending.retain_mut(|p| {
             if p.client_id != client_id {
                 return true;
             }
             p.acked = Some(seq);
+            p.failed = None;
             // A human request has no event of its own to wait for.
-            p.what != Outgoing::HumanRequest
+            p.what != Outgoing::HumanRequest && !stored
         });
+    }
+
+    /// The server refused what was sent with this client id. A message stays
+    /// on screen, marked failed; anything else is forgotten. Returns what
+    /// it was, if it was still pending.
+    pub fn fail(&mut self, client_id: &str, reason: &str) -> Option<Outgoing> {
+        let index = self
+            .pending
+            .iter()
+            .position(|p| p.client_id == client_id && p.acked.is_none())?;
+        let pending = &mut self.pending[index];
+        if let Outgoing::Message { .. } = pending.what {
+            pending.failed = Some(reason.to_owned());
+            Some(pending.what.clone())
+        } else {
+            Some(self.pending.remove(index).what)
+        }
     }
 
     /// Records something this client is sending, before the server has it.
@@ -206,12 +255,33 @@ impl Transcript {
             client_id,
             what,
             acked: None,
+            failed: None,
         });
     }
 
-    /// What must be (re)sent: pending items the server never acknowledged.
+    /// What must be (re)sent: pending items the server never acknowledged
+    /// (and did not refuse).
     pub fn unacked(&self) -> impl Iterator<Item = &Pending> {
-        self.pending.iter().filter(|p| p.acked.is_none())
+        self.pending
+            .iter()
+            .filter(|p| p.acked.is_none() && p.failed.is_none())
+    }
+
+    /// Whether the visitor should be asked to rate: the team closed the
+    /// conversation, nobody wrote since, and no rating is stored or on its
+    /// way.
+    pub fn rating_due(&self) -> bool {
+        self.state == ConversationState::Closed
+            && !self
+                .pending
+                .iter()
+                .any(|p| matches!(p.what, Outgoing::Rating { .. }))
+            && self
+                .events
+                .iter()
+                .rev()
+                .find(|e| matches!(e.body, EventBody::Closed | EventBody::Rated { .. }))
+                .is_some_and(|e| e.body == EventBody::Closed)
     }
 
     /// Whether a "Talk to a human" request is still in flight.
@@ -230,6 +300,9 @@ impl Transcript {
     /// the conversation it belonged to no longer exists.
     pub fn forget_log(&mut self) {
         self.events.clear();
+        // A rating belonged to the conversation that is gone.
+        self.pending
+            .retain(|p| !matches!(p.what, Outgoing::Rating { .. }));
         self.pending.iter_mut().for_each(|p| p.acked = None);
         self.state = ConversationState::Assistant;
         self.responder = None;
@@ -251,22 +324,28 @@ impl Transcript {
     pub fn lines(&self) -> Vec<Line> {
         let stored = self.events.iter().filter_map(|e| self.line(e));
         let pending = self.pending.iter().filter_map(|p| {
-            let Outgoing::Message { text } = &p.what else {
-                return None;
-            };
-            let (author, name) = match &self.audience {
-                Audience::Visitor => (Author::Visitor, None),
-                Audience::Agent { name } => (Author::Agent, Some(name.clone())),
+            let (author, name, text) = match (&p.what, &self.audience) {
+                (Outgoing::Message { text }, Audience::Visitor) => {
+                    (Author::Visitor, None, text.as_str())
+                }
+                (Outgoing::Message { text }, Audience::Agent { name }) => {
+                    (Author::Agent, Some(name.clone()), text.as_str())
+                }
+                // Thanked at once; the `rated` event takes the line over.
+                (Outgoing::Rating { .. }, _) => (Author::Notice, None, THANKS),
+                (Outgoing::HumanRequest, _) => return None,
             };
             Some(Line {
                 seq: p.acked,
                 client_id: Some(p.client_id.clone()),
                 author,
                 name,
-                text: text.clone(),
+                text: text.to_owned(),
                 at: None,
                 articles: Vec::new(),
                 confidence: None,
+                failed: p.failed.clone(),
+                kind: None,
             })
         });
         stored.chain(pending).collect()
@@ -282,6 +361,8 @@ impl Transcript {
             at: Some(event.at),
             articles: Vec::new(),
             confidence: None,
+            failed: None,
+            kind: Some(event.body.kind()),
         };
         match &event.body {
             EventBody::Visitor { text, .. } => {
@@ -309,8 +390,26 @@ impl Transcript {
             EventBody::AgentJoined { name } => {
                 line.text = format!("{name} joined the conversation")
             }
+            EventBody::AgentLeft { name } => {
+                line.text = match self.audience {
+                    Audience::Visitor => {
+                        format!("{name} handed your conversation back to the team")
+                    }
+                    Audience::Agent { .. } => {
+                        format!("{name} put the conversation back in the queue")
+                    }
+                }
+            }
             EventBody::AssistantResumed { name } => {
                 line.text = format!("{name} is back in the conversation");
+            }
+            EventBody::Rated {
+                rating, comment, ..
+            } => {
+                line.text = match self.audience {
+                    Audience::Visitor => THANKS.into(),
+                    Audience::Agent { .. } => rated(*rating, comment.as_deref()),
+                }
             }
             // The visitor's thread never ends; only the team sees the close.
             EventBody::Closed => match self.audience {
@@ -320,6 +419,22 @@ impl Transcript {
         }
         Some(line)
     }
+}
+
+/// What the visitor reads once they have rated.
+pub const THANKS: &str = "Thanks for your feedback";
+
+/// A rating as the team reads it: `Visitor rated: 👍 good — “fast!”`.
+pub fn rated(rating: Rating, comment: Option<&str>) -> String {
+    let thumb = match rating {
+        Rating::Good => "👍",
+        Rating::Bad => "👎",
+    };
+    let mut text = format!("Visitor rated: {thumb} {}", rating.as_str());
+    if let Some(comment) = comment.filter(|c| !c.trim().is_empty()) {
+        text.push_str(&format!(" — “{comment}”"));
+    }
+    text
 }
 
 #[cfg(test)]
@@ -564,5 +679,119 @@ mod tests {
             1,
             "it must be sent to the new conversation"
         );
+    }
+
+    fn rated(seq: Seq, id: &str, rating: Rating, comment: Option<&str>) -> Event {
+        ev(
+            seq,
+            EventBody::Rated {
+                client_id: id.into(),
+                rating,
+                comment: comment.map(str::to_owned),
+            },
+        )
+    }
+
+    #[test]
+    fn the_rating_is_due_from_the_close_until_rated_or_reopened() {
+        let mut t = Transcript::new(Audience::Visitor);
+        t.baseline(
+            ConversationState::Human,
+            Responder::Agent { name: "Mia".into() },
+        );
+        assert!(!t.rating_due());
+        t.apply(ev(1, EventBody::Closed));
+        assert!(t.rating_due());
+        t.apply(rated(2, "r", Rating::Good, None));
+        assert!(!t.rating_due(), "rated");
+        assert_eq!(texts(&t), ["Thanks for your feedback"]);
+
+        // Writing again reopens with the assistant: nothing to rate.
+        let mut t = Transcript::new(Audience::Visitor);
+        t.baseline(
+            ConversationState::Human,
+            Responder::Agent { name: "Mia".into() },
+        );
+        t.apply(ev(1, EventBody::Closed));
+        t.apply(visitor(2, "v", "one more thing"));
+        assert!(!t.rating_due());
+        // … and a second close asks again, whatever was rated before.
+        t.apply(ev(3, EventBody::Closed));
+        assert!(t.rating_due());
+    }
+
+    #[test]
+    fn a_reload_replays_into_the_same_rating_prompt() {
+        let mut t = Transcript::new(Audience::Visitor);
+        t.baseline(ConversationState::Closed, nora());
+        t.apply(visitor(1, "a", "hi"));
+        t.apply(ev(2, EventBody::AgentJoined { name: "Mia".into() }));
+        t.apply(ev(3, EventBody::Closed));
+        assert!(t.rating_due(), "closed and not rated");
+        t.apply(rated(4, "r", Rating::Bad, Some("slow")));
+        assert!(!t.rating_due());
+    }
+
+    #[test]
+    fn a_pending_rating_is_replaced_by_its_event_and_a_late_ack_is_harmless() {
+        let mut t = Transcript::new(Audience::Visitor);
+        t.apply(ev(1, EventBody::Closed));
+        t.push_pending(
+            "r".into(),
+            Outgoing::Rating {
+                rating: Rating::Good,
+                comment: None,
+            },
+        );
+        assert!(!t.rating_due(), "on its way");
+        assert!(t.lines()[0].is_pending());
+        t.apply(rated(2, "r", Rating::Good, None));
+        t.ack("r", 2);
+        assert_eq!(t.lines().len(), 1);
+        assert!(!t.lines()[0].is_pending());
+        assert_eq!(t.unacked().count(), 0);
+    }
+
+    #[test]
+    fn the_console_reads_ratings_and_agents_leaving() {
+        let mut t = Transcript::new(Audience::Agent { name: "Leo".into() });
+        t.baseline(
+            ConversationState::Human,
+            Responder::Agent { name: "Mia".into() },
+        );
+        t.apply(ev(1, EventBody::AgentLeft { name: "Mia".into() }));
+        assert_eq!(t.state(), ConversationState::Queued);
+        t.apply(ev(2, EventBody::Closed));
+        t.apply(rated(3, "r", Rating::Good, Some("Mia was <b>great</b>")));
+        t.apply(rated(4, "s", Rating::Bad, None));
+        assert_eq!(
+            texts(&t),
+            [
+                "Mia put the conversation back in the queue",
+                "Conversation closed",
+                "Visitor rated: 👍 good — “Mia was <b>great</b>”",
+                "Visitor rated: 👎 bad",
+            ]
+        );
+    }
+
+    #[test]
+    fn a_refused_message_stays_marked_failed_until_acknowledged() {
+        let mut t = Transcript::new(Audience::Visitor);
+        t.push_pending("a".into(), Outgoing::Message { text: "hi".into() });
+        assert_eq!(
+            t.fail("a", "Too long"),
+            Some(Outgoing::Message { text: "hi".into() })
+        );
+        assert_eq!(t.fail("nope", "x"), None);
+        let line = &t.lines()[0];
+        assert_eq!(
+            (line.failed.as_deref(), line.is_pending()),
+            (Some("Too long"), false)
+        );
+        assert_eq!(t.unacked().count(), 0);
+        // A stray ack (a retry that did get through) wins over the refusal.
+        t.ack("a", 1);
+        assert_eq!(t.lines()[0].failed, None);
     }
 }

@@ -1,12 +1,13 @@
 //! The widget's components: a panel with a header naming the responder, the
-//! transcript, and a footer with the status line, the "Talk to a human"
+//! transcript (with the typing indicator and, after the team closes, the
+//! rating prompt), and a footer with the status line, the "Talk to a human"
 //! button and the composer.
 //!
 //! The `data-baton` attributes are a contract with the end-to-end tests and
 //! with host pages that script the widget: keep them. All text goes into text
 //! nodes, never into HTML, so whatever people type shows literally.
 
-use baton_shared::domain::Responder;
+use baton_shared::domain::{ConversationState, Rating, Responder};
 use baton_shared::protocol::DEFAULT_MAX_TEXT_CHARS;
 use leptos::ev::KeyboardEvent;
 use leptos::html;
@@ -20,8 +21,15 @@ use crate::transcript::{Author, Line};
 /// cannot reach it and it cannot leak out.
 const STYLE: &str = include_str!("style.css");
 
+/// `DEFAULT_MAX_TEXT_CHARS` as an attribute value, without formatting code.
+const MAX_TEXT: &str = "4000";
+const _: () = assert!(DEFAULT_MAX_TEXT_CHARS == 4000, "update MAX_TEXT");
+
 #[component]
 pub fn Widget(chat: Chat) -> impl IntoView {
+    // Read receipts wait for the visitor to come back to the page.
+    let visibility = window_event_listener_untyped("visibilitychange", move |_| chat.mark_read());
+    on_cleanup(move || visibility.remove());
     view! {
         <style>{STYLE}</style>
         <section
@@ -55,8 +63,14 @@ fn Header(chat: Chat) -> impl IntoView {
             .map(|c| c.to_uppercase().to_string())
             .unwrap_or_default()
     };
+    let queued = Memo::new(move |_| {
+        chat.session
+            .with(|s| s.transcript.state() == ConversationState::Queued)
+    });
     let role = move || match responder.get() {
         Some(Responder::Agent { .. }) => "Support team",
+        // Handed off, or handed back to the team: nobody holds it yet.
+        Some(Responder::Assistant { .. }) if queued.get() => "A person will join you soon",
         Some(Responder::Assistant { .. }) => "Virtual assistant",
         None => "",
     };
@@ -85,10 +99,14 @@ fn Header(chat: Chat) -> impl IntoView {
 #[component]
 fn Transcript(chat: Chat) -> impl IntoView {
     let lines = Memo::new(move |_| chat.session.with(|s| s.transcript.lines()));
+    let typing = Memo::new(move |_| chat.session.with(|s| s.typing().map(str::to_owned)));
+    let rating = Memo::new(move |_| chat.session.with(|s| s.rating_due()));
     let log = NodeRef::<html::Div>::new();
     // Keep the newest line in view, after the list has been redrawn.
     Effect::new(move |_| {
         lines.track();
+        typing.track();
+        rating.track();
         chat.open.track();
         request_animation_frame(move || {
             if let Some(el) = log.get_untracked() {
@@ -102,6 +120,13 @@ fn Transcript(chat: Chat) -> impl IntoView {
                 <p class="hint">"Hi! Ask us anything. You can talk to a person at any time."</p>
             </Show>
             <For each=move || lines.get() key=Line::key children=move |line| view! { <Message line/> }/>
+            {move || typing.get().map(|name| view! {
+                <div class="typing" data-baton="typing">
+                    <span class="dots" aria-hidden="true"><i></i><i></i><i></i></span>
+                    {name} " is typing…"
+                </div>
+            })}
+            {move || rating.get().then(|| view! { <RatingPrompt chat/> })}
         </div>
     }
 }
@@ -110,6 +135,7 @@ fn Transcript(chat: Chat) -> impl IntoView {
 fn Message(line: Line) -> impl IntoView {
     let author = line.author;
     let pending = line.is_pending().then_some("true");
+    let failed = line.failed.is_some().then_some("true");
     let name = match author {
         Author::Notice => None,
         Author::Visitor => Some(("author sr", "You".to_owned())),
@@ -122,9 +148,49 @@ fn Message(line: Line) -> impl IntoView {
             data-author=author.as_str()
             data-seq=line.seq.map(|s| s.to_string())
             data-pending=pending
+            data-failed=failed
         >
             {name.map(|(class, name)| view! { <div class=class data-baton="author">{name}</div> })}
             <div class="text" data-baton="text">{line.text}</div>
+            {line.failed.map(|why| view! {
+                <div class="failed" data-baton="failed" role="alert">"Not sent: " {why}</div>
+            })}
+        </div>
+    }
+}
+
+/// After the team closes: one click on a thumb rates, with the comment
+/// above it if the visitor wrote one.
+#[component]
+fn RatingPrompt(chat: Chat) -> impl IntoView {
+    let comment = NodeRef::<html::Textarea>::new();
+    let rate = move |rating| {
+        let text = comment
+            .get_untracked()
+            .map(|c| c.value())
+            .unwrap_or_default();
+        chat.rate(rating, &text);
+    };
+    view! {
+        <div class="rating" data-baton="rating" role="group" aria-label="Rate the help you got">
+            <p class="q">"How was the help you got?"</p>
+            <textarea
+                data-baton="rate-comment"
+                rows="1"
+                placeholder="Add a comment (optional)"
+                aria-label="Comment (optional)"
+                maxlength=MAX_TEXT
+                node_ref=comment
+            ></textarea>
+            <div class="thumbs">
+                // The thumbs are CSS icons (style.css): no emoji, no code.
+                <button type="button" data-baton="rate-good" on:click=move |_| rate(Rating::Good)>
+                    "Good"
+                </button>
+                <button type="button" class="bad" data-baton="rate-bad" on:click=move |_| rate(Rating::Bad)>
+                    "Bad"
+                </button>
+            </div>
         </div>
     }
 }
@@ -173,11 +239,16 @@ fn Footer(chat: Chat) -> impl IntoView {
                 rows="1"
                 placeholder="Write a message…"
                 aria-label="Message"
-                maxlength=DEFAULT_MAX_TEXT_CHARS.to_string()
+                maxlength=MAX_TEXT
                 node_ref=chat.input
                 prop:value=move || draft.get()
-                on:input=move |ev| draft.set(event_target_value(&ev))
+                on:input=move |ev| {
+                    let text = event_target_value(&ev);
+                    chat.draft_changed(&text);
+                    draft.set(text);
+                }
                 on:keydown=on_keydown
+                on:blur=move |_| chat.stop_typing()
             ></textarea>
             <button
                 type="button"

@@ -1,9 +1,10 @@
 //! The widget's serde-free codec must read and write exactly what serde
 //! does for the shared protocol types: every frame kind, both directions.
 
-use baton_shared::domain::{ConversationState, Event, EventBody, Responder};
+use baton_shared::domain::{ConversationState, Event, EventBody, IdentityClaim, Rating, Responder};
 use baton_shared::protocol::{ErrorCode, VisitorRequest, VisitorUpdate};
-use baton_widget::codec::{decode, encode};
+use baton_widget::codec::{decode, encode, identity_from_js};
+use wasm_bindgen::JsValue;
 use wasm_bindgen_test::*;
 
 wasm_bindgen_test_configure!(run_in_browser);
@@ -80,23 +81,48 @@ fn every_update_decodes_as_serde_encodes_it() {
             },
         ),
         event(8, EventBody::Closed),
+        event(9, EventBody::AgentLeft { name: "Mia".into() }),
+        event(
+            10,
+            EventBody::Rated {
+                client_id: "r1".into(),
+                rating: Rating::Good,
+                comment: Some("Quick \"and\" kind ✓".into()),
+            },
+        ),
+        event(
+            11,
+            EventBody::Rated {
+                client_id: "r2".into(),
+                rating: Rating::Bad,
+                comment: None,
+            },
+        ),
         VisitorUpdate::Ack {
             client_id: "c1".into(),
             seq: 9,
         },
-        VisitorUpdate::Error {
-            code: ErrorCode::UnknownToken,
-            message: "unknown token".into(),
+        VisitorUpdate::Typing {
+            name: "Mia".into(),
+            typing: true,
+        },
+        VisitorUpdate::Typing {
+            name: "Nova".into(),
+            typing: false,
         },
         VisitorUpdate::Error {
-            code: ErrorCode::Conflict,
-            message: "already".into(),
-        },
-        VisitorUpdate::Error {
-            code: ErrorCode::RateLimited,
-            message: "slow down".into(),
+            code: ErrorCode::Invalid,
+            message: "too long".into(),
+            client_id: Some("c2".into()),
         },
     ];
+    // Every error code, by the shared names.
+    let errors = ErrorCode::ALL.map(|code| VisitorUpdate::Error {
+        code,
+        message: format!("{} happened", code.as_str()),
+        client_id: None,
+    });
+    let updates = updates.into_iter().chain(errors);
     for update in updates {
         let json = serde_json::to_string(&update).unwrap();
         assert_eq!(decode(&json), Some(update), "{json}");
@@ -110,11 +136,28 @@ fn every_request_encodes_as_serde_decodes_it() {
             token: None,
             last_seq: 0,
             page: Some("https://shop.example/?q=1".into()),
+            identity: None,
         },
         VisitorRequest::Hello {
             token: Some("tok".into()),
             last_seq: 42,
             page: None,
+            identity: Some(IdentityClaim {
+                user_id: "u-42".into(),
+                name: Some("Ana \"A\" Silva".into()),
+                email: Some("ana@example.com".into()),
+                tier: Some("gold".into()),
+                user_hash: Some("9f86d081884c7d65".into()),
+            }),
+        },
+        VisitorRequest::Hello {
+            token: None,
+            last_seq: 0,
+            page: None,
+            identity: Some(IdentityClaim {
+                user_id: "7".into(),
+                ..IdentityClaim::default()
+            }),
         },
         VisitorRequest::Say {
             client_id: "c1".into(),
@@ -122,6 +165,19 @@ fn every_request_encodes_as_serde_decodes_it() {
         },
         VisitorRequest::RequestHuman {
             client_id: "h1".into(),
+        },
+        VisitorRequest::Typing { typing: true },
+        VisitorRequest::Typing { typing: false },
+        VisitorRequest::Read { seq: 17 },
+        VisitorRequest::Rate {
+            client_id: "r1".into(),
+            rating: Rating::Good,
+            comment: Some("thanks!\nreally".into()),
+        },
+        VisitorRequest::Rate {
+            client_id: "r2".into(),
+            rating: Rating::Bad,
+            comment: None,
         },
     ];
     for request in requests {
@@ -131,7 +187,39 @@ fn every_request_encodes_as_serde_decodes_it() {
             request,
             "{json}"
         );
+        // Byte for byte what serde writes, so the server sees one shape.
+        let ours: serde_json::Value = serde_json::from_str(&json).unwrap();
+        assert_eq!(ours, serde_json::to_value(&request).unwrap(), "{json}");
     }
+}
+
+#[wasm_bindgen_test]
+fn the_pages_identify_call_maps_to_the_protocols_claim() {
+    let js = |json: &str| js_sys::JSON::parse(json).unwrap();
+    assert_eq!(
+        identity_from_js(&js(
+            r#"{"userId":"u1","name":"Ana","email":"ana@example.com","tier":"gold","userHash":"abc","extra":1}"#
+        )),
+        Some(IdentityClaim {
+            user_id: "u1".into(),
+            name: Some("Ana".into()),
+            email: Some("ana@example.com".into()),
+            tier: Some("gold".into()),
+            user_hash: Some("abc".into()),
+        })
+    );
+    assert_eq!(
+        identity_from_js(&js(r#"{"userId":42,"name":7}"#)),
+        Some(IdentityClaim {
+            user_id: "42".into(),
+            ..IdentityClaim::default()
+        }),
+        "a numeric id is fine; a name that is not text is dropped"
+    );
+    for nothing in [r#"{"name":"Ana"}"#, r#"{"userId":""}"#, "null", "\"u1\""] {
+        assert_eq!(identity_from_js(&js(nothing)), None, "{nothing}");
+    }
+    assert_eq!(identity_from_js(&JsValue::UNDEFINED), None);
 }
 
 #[wasm_bindgen_test]
@@ -145,9 +233,20 @@ fn what_the_widget_does_not_understand_is_skipped() {
         r#"{"type":"ack","client_id":"c","seq":-1}"#,
         r#"{"type":"event","event":{"seq":1,"at":0,"type":"dance"}}"#,
         r#"{"type":"welcome","token":null,"state":"asleep","responder":{"kind":"assistant","name":"N"}}"#,
+        r#"{"type":"typing","name":"Mia"}"#,
+        r#"{"type":"event","event":{"seq":1,"at":0,"type":"rated","client_id":"r","rating":"meh"}}"#,
     ] {
         assert_eq!(decode(text), None, "{text}");
     }
+    assert_eq!(
+        decode(r#"{"type":"error","code":"brand_new","message":"x"}"#),
+        Some(VisitorUpdate::Error {
+            code: ErrorCode::Internal,
+            message: "x".into(),
+            client_id: None
+        }),
+        "an unknown code is the server's failure"
+    );
     let extra = r#"{"type":"ack","client_id":"c","seq":3,"future_field":true}"#;
     assert_eq!(
         decode(extra),

@@ -10,8 +10,8 @@
 use std::cell::RefCell;
 use std::rc::Rc;
 
-use baton_shared::domain::{ConversationState, Event, EventBody, Responder};
-use baton_shared::protocol::{VisitorRequest, VisitorUpdate};
+use baton_shared::domain::{ConversationState, Event, EventBody, Rating, Responder};
+use baton_shared::protocol::{ErrorCode, VisitorRequest, VisitorUpdate};
 use baton_widget::chat::{Chat, Wire};
 use baton_widget::link::LinkEvent;
 use baton_widget::session::Session;
@@ -109,6 +109,53 @@ impl Page {
             .cloned()
             .expect("nothing sent")
     }
+
+    /// The last frame sent that is not a typing or read notice.
+    fn last_action(&self) -> VisitorRequest {
+        self.wire
+            .sent
+            .borrow()
+            .iter()
+            .rev()
+            .find(|f| {
+                !matches!(
+                    f,
+                    VisitorRequest::Typing { .. } | VisitorRequest::Read { .. }
+                )
+            })
+            .cloned()
+            .expect("nothing sent")
+    }
+
+    fn sent_where(&self, keep: impl Fn(&VisitorRequest) -> bool) -> Vec<VisitorRequest> {
+        self.wire
+            .sent
+            .borrow()
+            .iter()
+            .filter(|f| keep(f))
+            .cloned()
+            .collect()
+    }
+
+    fn exists(&self, selector: &str) -> bool {
+        self.root.query_selector(selector).unwrap().is_some()
+    }
+
+    /// Opened, connected and welcomed into a conversation with Nora.
+    async fn live() -> Self {
+        let page = Self::mount();
+        page.chat.set_open(true);
+        page.chat.link_event(LinkEvent::Opened);
+        page.server(VisitorUpdate::Welcome {
+            token: Some("tok".into()),
+            state: ConversationState::Assistant,
+            responder: Responder::Assistant {
+                name: "Nora".into(),
+            },
+        });
+        settle().await;
+        page
+    }
 }
 
 /// Lets effects run and the DOM update.
@@ -174,7 +221,7 @@ async fn a_visitor_chats_asks_for_a_person_and_sees_the_responder_change() {
     settle().await;
     page.find::<HtmlButtonElement>("[data-baton=send]").click();
     settle().await;
-    let VisitorRequest::Say { client_id, text } = page.last_sent() else {
+    let VisitorRequest::Say { client_id, text } = page.last_action() else {
         panic!("no say")
     };
     assert_eq!(text, "<img src=x onerror=alert(1)> where is my order?");
@@ -229,7 +276,7 @@ async fn a_visitor_chats_asks_for_a_person_and_sees_the_responder_change() {
     human.click();
     settle().await;
     assert!(matches!(
-        page.last_sent(),
+        page.last_action(),
         VisitorRequest::RequestHuman { .. }
     ));
     assert!(human.disabled());
@@ -311,12 +358,15 @@ async fn enter_sends_shift_enter_does_not_and_escape_closes() {
         !shift_enter.default_prevented(),
         "Shift+Enter types a newline"
     );
-    assert_eq!(page.wire.sent.borrow().len(), 1, "only hello so far");
+    assert!(
+        matches!(page.last_action(), VisitorRequest::Hello { .. }),
+        "only hello (and typing) so far"
+    );
 
     let enter = keydown("Enter", false);
     input.dispatch_event(&enter).unwrap();
     assert!(enter.default_prevented());
-    assert!(matches!(page.last_sent(), VisitorRequest::Say { text, .. } if text == "first line"));
+    assert!(matches!(page.last_action(), VisitorRequest::Say { text, .. } if text == "first line"));
 
     input.dispatch_event(&keydown("Escape", false)).unwrap();
     settle().await;
@@ -333,4 +383,223 @@ fn keydown(key: &str, shift: bool) -> web_sys::KeyboardEvent {
     init.set_cancelable(true);
     init.set_bubbles(true);
     web_sys::KeyboardEvent::new_with_keyboard_event_init_dict("keydown", &init).unwrap()
+}
+
+#[wasm_bindgen_test]
+async fn the_team_typing_shows_and_goes() {
+    let page = Page::live().await;
+    assert!(!page.exists("[data-baton=typing]"));
+    page.server(VisitorUpdate::Typing {
+        name: "Mia".into(),
+        typing: true,
+    });
+    settle().await;
+    assert_eq!(page.text("[data-baton=typing]").trim(), "Mia is typing…");
+    page.server(VisitorUpdate::Typing {
+        name: "Mia".into(),
+        typing: false,
+    });
+    settle().await;
+    assert!(!page.exists("[data-baton=typing]"));
+}
+
+#[wasm_bindgen_test]
+async fn the_visitor_typing_is_reported_on_changes_only() {
+    let page = Page::live().await;
+    let typing = || page.sent_where(|f| matches!(f, VisitorRequest::Typing { .. }));
+    page.type_text("w");
+    page.type_text("wh");
+    page.type_text("whe");
+    assert_eq!(
+        typing(),
+        [VisitorRequest::Typing { typing: true }],
+        "once, not per key"
+    );
+    page.type_text("");
+    assert_eq!(
+        typing().last(),
+        Some(&VisitorRequest::Typing { typing: false })
+    );
+
+    page.type_text("where is my order");
+    settle().await;
+    page.find::<HtmlButtonElement>("[data-baton=send]").click();
+    settle().await;
+    assert_eq!(
+        typing()[2..],
+        [
+            VisitorRequest::Typing { typing: true },
+            VisitorRequest::Typing { typing: false }
+        ],
+        "sending stops it"
+    );
+
+    page.type_text("and another");
+    let input: HtmlTextAreaElement = page.find("[data-baton=input]");
+    input
+        .dispatch_event(&web_sys::Event::new("blur").unwrap())
+        .unwrap();
+    assert_eq!(
+        typing().last(),
+        Some(&VisitorRequest::Typing { typing: false }),
+        "leaving the box stops it"
+    );
+
+    page.type_text("one more");
+    assert_eq!(
+        typing().last(),
+        Some(&VisitorRequest::Typing { typing: true })
+    );
+    page.chat.set_open(false);
+    assert_eq!(
+        typing().last(),
+        Some(&VisitorRequest::Typing { typing: false }),
+        "hiding the panel stops it"
+    );
+}
+
+#[wasm_bindgen_test]
+async fn what_the_visitor_has_seen_is_reported_while_the_panel_is_open() {
+    let page = Page::live().await;
+    let reads = || page.sent_where(|f| matches!(f, VisitorRequest::Read { .. }));
+    page.event(
+        1,
+        EventBody::Assistant {
+            name: "Nora".into(),
+            text: "Hi".into(),
+            articles: vec![],
+            confidence: None,
+        },
+    );
+    assert_eq!(reads(), [VisitorRequest::Read { seq: 1 }]);
+
+    page.chat.set_open(false);
+    page.event(2, EventBody::AgentJoined { name: "Mia".into() });
+    assert_eq!(reads().len(), 1, "not while the panel is closed");
+    page.chat.set_open(true);
+    assert_eq!(
+        reads().last(),
+        Some(&VisitorRequest::Read { seq: 2 }),
+        "on opening"
+    );
+}
+
+#[wasm_bindgen_test]
+async fn a_refused_message_shows_as_failed_with_the_reason() {
+    let page = Page::live().await;
+    page.type_text("a very long message");
+    settle().await;
+    page.find::<HtmlButtonElement>("[data-baton=send]").click();
+    settle().await;
+    let VisitorRequest::Say { client_id, .. } = page.last_action() else {
+        panic!("no say")
+    };
+    page.server(VisitorUpdate::Error {
+        code: ErrorCode::Invalid,
+        message: "Messages are limited to 4000 characters.".into(),
+        client_id: Some(client_id),
+    });
+    settle().await;
+    let failed: HtmlElement = page.find("[data-baton=message][data-failed=true]");
+    assert!(!failed.has_attribute("data-pending"), "no longer pending");
+    assert!(
+        failed
+            .text_content()
+            .unwrap()
+            .contains("Messages are limited to 4000 characters."),
+        "says why"
+    );
+}
+
+#[wasm_bindgen_test]
+async fn after_the_close_one_click_rates_and_thanks() {
+    let page = Page::live().await;
+    page.event(1, EventBody::AgentJoined { name: "Mia".into() });
+    settle().await;
+    assert!(!page.exists("[data-baton=rating]"));
+    page.event(2, EventBody::Closed);
+    settle().await;
+    assert!(page.exists("[data-baton=rating]"), "asked after the close");
+
+    let comment: HtmlTextAreaElement = page.find("[data-baton=rate-comment]");
+    comment.set_value("Mia was <b>quick</b>");
+    comment
+        .dispatch_event(&web_sys::Event::new("input").unwrap())
+        .unwrap();
+    page.find::<HtmlButtonElement>("[data-baton=rate-good]")
+        .click();
+    settle().await;
+    let VisitorRequest::Rate {
+        client_id,
+        rating,
+        comment,
+    } = page.last_action()
+    else {
+        panic!("no rate")
+    };
+    assert_eq!(
+        (rating, comment.as_deref()),
+        (Rating::Good, Some("Mia was <b>quick</b>"))
+    );
+    assert!(!page.exists("[data-baton=rating]"), "one click is enough");
+    assert!(
+        page.text("[data-baton=transcript]")
+            .contains("Thanks for your feedback")
+    );
+
+    page.server(VisitorUpdate::Ack {
+        client_id: client_id.clone(),
+        seq: 3,
+    });
+    page.event(
+        3,
+        EventBody::Rated {
+            client_id,
+            rating,
+            comment,
+        },
+    );
+    settle().await;
+    assert!(!page.exists("[data-baton=rating]"));
+    assert_eq!(
+        page.text("[data-baton=message][data-seq='3']"),
+        "Thanks for your feedback"
+    );
+    assert_eq!(page.count("b"), 0, "the comment is never HTML");
+}
+
+#[wasm_bindgen_test]
+async fn a_bad_rating_needs_no_comment() {
+    let page = Page::live().await;
+    page.event(1, EventBody::Closed);
+    settle().await;
+    page.find::<HtmlButtonElement>("[data-baton=rate-bad]")
+        .click();
+    settle().await;
+    assert!(matches!(
+        page.last_action(),
+        VisitorRequest::Rate {
+            rating: Rating::Bad,
+            comment: None,
+            ..
+        }
+    ));
+}
+
+#[wasm_bindgen_test]
+async fn an_agent_handing_back_to_the_team_is_announced() {
+    let page = Page::live().await;
+    page.event(1, EventBody::AgentJoined { name: "Mia".into() });
+    page.event(2, EventBody::AgentLeft { name: "Mia".into() });
+    settle().await;
+    assert_eq!(
+        page.text("[data-baton=message][data-seq='2']"),
+        "Mia handed your conversation back to the team"
+    );
+    assert_eq!(page.text("[data-baton=responder]"), "Nora");
+    let human: HtmlButtonElement = page.find("[data-baton=human]");
+    assert!(
+        human.disabled() && !human.hidden(),
+        "a person is on the way"
+    );
 }

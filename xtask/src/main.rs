@@ -44,7 +44,10 @@ fn main() -> ExitCode {
 }
 
 fn root() -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR")).parent().expect("xtask lives in the workspace").to_path_buf()
+    Path::new(env!("CARGO_MANIFEST_DIR"))
+        .parent()
+        .expect("xtask lives in the workspace")
+        .to_path_buf()
 }
 
 /// Where the tools are, as a `PATH` for the commands that need them.
@@ -66,31 +69,66 @@ impl Tools {
         .map_err(|e| e.to_string())?
         .into_string()
         .map_err(|_| "PATH is not UTF-8")?;
-        let tools = Self { path, chromedriver: None };
+        let tools = Self {
+            path,
+            chromedriver: None,
+        };
 
-        if !tools.output("rustup", &["target", "list", "--installed"]).contains("wasm32-unknown-unknown") {
+        if !tools
+            .output("rustup", &["target", "list", "--installed"])
+            .contains("wasm32-unknown-unknown")
+        {
             tools.run(Command::new("rustup").args(["target", "add", "wasm32-unknown-unknown"]))?;
         }
-        if !tools.output("trunk", &["--version"]).contains(TRUNK_VERSION) {
-            tools.run(Command::new("cargo").args(["install", "trunk", "--version", TRUNK_VERSION, "--locked"]))?;
+        if !tools
+            .output("trunk", &["--version"])
+            .contains(TRUNK_VERSION)
+        {
+            tools.run(Command::new("cargo").args([
+                "install",
+                "trunk",
+                "--version",
+                TRUNK_VERSION,
+                "--locked",
+            ]))?;
         }
         let bindgen = wasm_bindgen_version(&root)?;
-        if !tools.output("wasm-bindgen", &["--version"]).contains(&bindgen) {
+        if !tools
+            .output("wasm-bindgen", &["--version"])
+            .contains(&bindgen)
+        {
             // Not --locked: its lockfile pins a crate version the registry lacks.
-            tools.run(Command::new("cargo").args(["install", "wasm-bindgen-cli", "--version", &bindgen]))?;
+            tools.run(Command::new("cargo").args([
+                "install",
+                "wasm-bindgen-cli",
+                "--version",
+                &bindgen,
+            ]))?;
         }
-        if !tools.output("wasm-opt", &["--version"]).contains(&format!("version {BINARYEN_VERSION}")) {
+        if !tools
+            .output("wasm-opt", &["--version"])
+            .contains(&format!("version {BINARYEN_VERSION}"))
+        {
             let prefix = root.join("target/tools");
             std::fs::create_dir_all(&prefix).map_err(|e| e.to_string())?;
             tools.run(
                 Command::new("npm")
-                    .args(["install", "--no-save", "--no-audit", "--no-fund", "--prefix"])
+                    .args([
+                        "install",
+                        "--no-save",
+                        "--no-audit",
+                        "--no-fund",
+                        "--prefix",
+                    ])
                     .arg(&prefix)
                     .arg(format!("binaryen@{BINARYEN_VERSION}")),
             )?;
         }
         if browser {
-            return Ok(Self { chromedriver: Some(ensure_chromium(&tools)?), ..tools });
+            return Ok(Self {
+                chromedriver: Some(ensure_chromium(&tools)?),
+                ..tools
+            });
         }
         Ok(tools)
     }
@@ -106,8 +144,13 @@ impl Tools {
         command.env("PATH", &self.path);
         let shown = format!("{command:?}");
         eprintln!("xtask: running {shown}");
-        let status = command.status().map_err(|e| format!("cannot run {shown}: {e}"))?;
-        status.success().then_some(()).ok_or_else(|| format!("{shown} failed ({status})"))
+        let status = command
+            .status()
+            .map_err(|e| format!("cannot run {shown}: {e}"))?;
+        status
+            .success()
+            .then_some(())
+            .ok_or_else(|| format!("{shown} failed ({status})"))
     }
 
     /// What a tool prints, or "" if it is missing.
@@ -131,13 +174,14 @@ fn home_cargo_bin() -> PathBuf {
 
 /// The wasm-bindgen CLI must match the library in Cargo.lock exactly.
 fn wasm_bindgen_version(root: &Path) -> Result<String> {
-    let lock = std::fs::read_to_string(root.join("Cargo.lock")).map_err(|e| format!("Cargo.lock: {e}"))?;
+    let lock =
+        std::fs::read_to_string(root.join("Cargo.lock")).map_err(|e| format!("Cargo.lock: {e}"))?;
     let mut lines = lock.lines();
     while let Some(line) = lines.next() {
-        if line == "name = \"wasm-bindgen\"" {
-            if let Some(version) = lines.next().and_then(|l| l.strip_prefix("version = \"")) {
-                return Ok(version.trim_end_matches('"').to_string());
-            }
+        if line == "name = \"wasm-bindgen\""
+            && let Some(version) = lines.next().and_then(|l| l.strip_prefix("version = \""))
+        {
+            return Ok(version.trim_end_matches('"').to_string());
         }
     }
     Err("wasm-bindgen is not in Cargo.lock".into())
@@ -162,7 +206,11 @@ fn ensure_chromium(tools: &Tools) -> Result<PathBuf> {
 
 /// Builds the widget and the console (release, size-tuned) into `dist/`.
 fn build(tools: &Tools) -> Result {
-    tools.run(tools.command("trunk").args(["build", "--release", "--offline"]))?;
+    tools.run(
+        tools
+            .command("trunk")
+            .args(["build", "--release", "--offline"]),
+    )?;
     tools.run(tools.command("trunk").args([
         "build",
         "--release",
@@ -179,7 +227,11 @@ fn build(tools: &Tools) -> Result {
 
 fn demo(tools: &Tools) -> Result {
     build(tools)?;
-    tools.run(tools.command("cargo").args(["build", "-p", "baton-server", "--bin", "baton"]))?;
+    tools.run(
+        tools
+            .command("cargo")
+            .args(["build", "-p", "baton-server", "--bin", "baton"]),
+    )?;
     tools.run(
         tools
             .command("target/debug/baton")
@@ -203,8 +255,17 @@ fn test(tools: &Tools) -> Result {
     tools.run(
         tools
             .command("cargo")
-            .args(["test", "--target", "wasm32-unknown-unknown", "-p", "baton-widget"])
+            .args([
+                "test",
+                "--target",
+                "wasm32-unknown-unknown",
+                "-p",
+                "baton-widget",
+            ])
             .env("CHROMEDRIVER", chromedriver)
-            .env("CARGO_TARGET_WASM32_UNKNOWN_UNKNOWN_RUNNER", "wasm-bindgen-test-runner"),
+            .env(
+                "CARGO_TARGET_WASM32_UNKNOWN_UNKNOWN_RUNNER",
+                "wasm-bindgen-test-runner",
+            ),
     )
 }

@@ -4,20 +4,33 @@
 use baton_shared::domain::{Brief, ConversationDetail, Identity};
 use leptos::prelude::*;
 
+use super::identity::Who;
 use crate::format;
 
 #[component]
 pub fn BriefCard(detail: Memo<Option<ConversationDetail>>) -> impl IntoView {
     let brief = Memo::new(move |_| detail.with(|d| d.as_ref().and_then(|d| d.brief.clone())));
     let page = Memo::new(move |_| detail.with(|d| d.as_ref().and_then(|d| d.page.clone())));
+    // As the host site last said (a later `identify` counts), else as the
+    // brief recorded it.
+    let identity = Memo::new(move |_| {
+        detail.with(|d| {
+            let d = d.as_ref()?;
+            d.identity
+                .clone()
+                .or_else(|| d.brief.as_ref()?.identity.clone())
+        })
+    });
     view! {
         <aside class="brief" data-console="brief" aria-label="Brief">
             <h3>"Brief"</h3>
             {move || match brief.get() {
-                Some(brief) => view! { <Facts brief/> }.into_any(),
+                Some(brief) => view! { <Facts brief identity/> }.into_any(),
                 None => view! {
                     <p class="muted">"No handoff yet: the assistant has handled this conversation."</p>
                     <dl>
+                        <dt>"Visitor"</dt>
+                        <dd data-console="identity">{move || visitor(identity.get())}</dd>
                         <dt>"Page"</dt>
                         <dd data-console="page">{move || page.get().map(|p| view! { <Page url=p/> })}</dd>
                     </dl>
@@ -27,12 +40,22 @@ pub fn BriefCard(detail: Memo<Option<ConversationDetail>>) -> impl IntoView {
     }
 }
 
+/// Who the visitor is, with whether the host site vouched for it.
+fn visitor(identity: Option<Identity>) -> impl IntoView {
+    match identity {
+        Some(identity) => view! { <Who identity/> }.into_any(),
+        None => view! { <span class="muted">"Anonymous"</span> }.into_any(),
+    }
+}
+
 #[component]
-fn Facts(brief: Brief) -> impl IntoView {
+fn Facts(brief: Brief, identity: Memo<Option<Identity>>) -> impl IntoView {
     let confidence = format::confidence(&brief);
     let tried = brief.tried.clone();
     view! {
         <dl>
+            <dt>"Visitor"</dt>
+            <dd data-console="identity">{move || visitor(identity.get())}</dd>
             <dt>"Mechanism"</dt>
             <dd data-console="mechanism" data-mechanism=brief.mechanism.as_str()>
                 {format::mechanism(brief.mechanism, brief.rule.as_deref())}
@@ -73,8 +96,6 @@ fn Facts(brief: Brief) -> impl IntoView {
             })}
             <dt>"Next step"</dt>
             <dd data-console="next-step">{brief.next_step.clone()}</dd>
-            <dt>"Visitor"</dt>
-            <dd data-console="identity">{identity(brief.identity.as_ref())}</dd>
             <dt>"Page"</dt>
             <dd data-console="page">{brief.page.clone().map(|p| view! { <Page url=p/> })}</dd>
             {brief.out_of_hours.clone().map(|back| view! {
@@ -83,33 +104,6 @@ fn Facts(brief: Brief) -> impl IntoView {
             })}
         </dl>
     }
-}
-
-/// Who the visitor is, with whether the host site vouched for it.
-fn identity(identity: Option<&Identity>) -> String {
-    let Some(id) = identity else {
-        return "Anonymous".into();
-    };
-    let mut parts: Vec<String> = [&id.name, &id.email, &id.user_id]
-        .into_iter()
-        .flatten()
-        .cloned()
-        .collect();
-    if let Some(tier) = &id.tier {
-        parts.push(format!("tier {tier}"));
-    }
-    if parts.is_empty() {
-        return "Anonymous".into();
-    }
-    parts.push(
-        if id.verified {
-            "verified"
-        } else {
-            "unverified"
-        }
-        .into(),
-    );
-    parts.join(" · ")
 }
 
 #[component]

@@ -1,7 +1,8 @@
-//! The open conversation: its state and the agent's actions, the
-//! transcript, the reply box, and the brief beside them.
+//! The open conversation: its state and the agent's actions (claim,
+//! release, transfer, resume, close), the transcript with read receipts and
+//! the visitor's typing, the reply box, and the brief beside them.
 
-use baton_shared::domain::{ConversationDetail, ConversationState};
+use baton_shared::domain::{AgentId, AgentRef, ConversationDetail, ConversationState, Seq};
 use baton_widget::transcript::{Author, Line};
 use leptos::ev::KeyboardEvent;
 use leptos::html;
@@ -15,6 +16,8 @@ use crate::format;
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 struct Allowed {
     claim: bool,
+    release: bool,
+    transfer: bool,
     resume: bool,
     close: bool,
     reply: bool,
@@ -44,6 +47,8 @@ fn Conversation(console: Console, id: i64) -> impl IntoView {
     let allowed = Memo::new(move |_| {
         console.desk.with(|d| Allowed {
             claim: d.can_claim(),
+            release: d.can_release(),
+            transfer: d.can_transfer(),
             resume: d.can_resume(),
             close: d.can_close(),
             reply: d.can_reply(),
@@ -78,6 +83,12 @@ fn Conversation(console: Console, id: i64) -> impl IntoView {
                         disabled=move || !allowed.get().claim on:click=move |_| console.claim()>
                         "Claim"
                     </button>
+                    <button type="button" data-console="release"
+                        title="Put it back in the queue for someone else"
+                        disabled=move || !allowed.get().release on:click=move |_| console.release()>
+                        "Release"
+                    </button>
+                    <Transfer console allowed=Signal::derive(move || allowed.get().transfer)/>
                     <button type="button" data-console="resume"
                         disabled=move || !allowed.get().resume on:click=move |_| console.resume()>
                         "Resume assistant"
@@ -93,7 +104,7 @@ fn Conversation(console: Console, id: i64) -> impl IntoView {
             </p>
             <div class="conv-body">
                 <div class="thread">
-                    <Transcript console detail/>
+                    <Transcript console/>
                     <Reply console can_reply=Signal::derive(move || allowed.get().reply) closed=Signal::derive(move || {
                         detail.with(|d| d.as_ref().is_some_and(|d| d.state == ConversationState::Closed))
                     })/>
@@ -104,8 +115,59 @@ fn Conversation(console: Console, id: i64) -> impl IntoView {
     }
 }
 
+/// Hand the conversation to someone else on the team: a choice of the
+/// other agents (the first preselected) and a button.
 #[component]
-fn Transcript(console: Console, detail: Memo<Option<ConversationDetail>>) -> impl IntoView {
+fn Transfer(console: Console, allowed: Signal<bool>) -> impl IntoView {
+    let targets: Memo<Vec<AgentRef>> =
+        Memo::new(move |_| console.desk.with(|d| d.transfer_targets()));
+    let chosen = RwSignal::new(None::<AgentId>);
+    // What is chosen, if still on the team; else the first one.
+    let target = move || {
+        targets.with(|t| {
+            chosen
+                .get()
+                .filter(|id| t.iter().any(|a| a.id == *id))
+                .or_else(|| t.first().map(|a| a.id))
+        })
+    };
+    view! {
+        <span class="transfer">
+            <select
+                data-console="transfer"
+                aria-label="Transfer to"
+                title="Transfer to another agent"
+                disabled=move || !allowed.get()
+                on:change=move |ev| chosen.set(event_target_value(&ev).parse().ok())
+                prop:value=move || target().map(|id| id.to_string()).unwrap_or_default()
+            >
+                {move || {
+                    let t = targets.get();
+                    if t.is_empty() {
+                        view! { <option value="">"No one else on the team"</option> }.into_any()
+                    } else {
+                        t.into_iter()
+                            .map(|a| view! { <option value=a.id.to_string()>{a.name}</option> })
+                            .collect_view()
+                            .into_any()
+                    }
+                }}
+            </select>
+            <button type="button" data-console="transfer-send"
+                disabled=move || !allowed.get() || target().is_none()
+                on:click=move |_| {
+                    if let Some(to) = target() {
+                        console.transfer(to);
+                    }
+                }>
+                "Transfer"
+            </button>
+        </span>
+    }
+}
+
+#[component]
+fn Transcript(console: Console) -> impl IntoView {
     let lines = Memo::new(move |_| {
         console.desk.with(|d| {
             d.opened
@@ -114,17 +176,40 @@ fn Transcript(console: Console, detail: Memo<Option<ConversationDetail>>) -> imp
                 .unwrap_or_default()
         })
     });
-    // The visitor's name as the host site gave it, else "Visitor".
-    let visitor = Memo::new(move |_| {
-        detail.with(|d| {
-            d.as_ref()
-                .and_then(|d| d.brief.as_ref()?.identity.as_ref()?.name.clone())
-                .unwrap_or_else(|| "Visitor".into())
+    // The visitor's name as the host site gave it, else "Visitor"; a name
+    // the site did not sign is labelled as a claim on every message.
+    let identity = Memo::new(move |_| {
+        console.desk.with(|d| {
+            d.opened
+                .as_ref()
+                .and_then(|o| o.identity())
+                .and_then(|i| Some((i.name.clone()?, i.verified)))
         })
+    });
+    let visitor = Memo::new(move |_| {
+        identity.with(|i| {
+            i.as_ref()
+                .map_or_else(|| "Visitor".into(), |(name, _)| name.clone())
+        })
+    });
+    let author = Memo::new(move |_| match identity.get() {
+        Some((name, false)) => format!("{name} (unverified)"),
+        _ => visitor.get(),
+    });
+    let seen = Memo::new(move |_| {
+        console
+            .desk
+            .with(|d| d.opened.as_ref().and_then(|o| o.seen()))
+    });
+    let typing = Memo::new(move |_| {
+        console
+            .desk
+            .with(|d| d.opened.as_ref().is_some_and(|o| o.visitor_typing))
     });
     let log = NodeRef::<html::Div>::new();
     Effect::new(move |_| {
         lines.track();
+        typing.track();
         request_animation_frame(move || {
             if let Some(el) = log.get_untracked() {
                 el.set_scroll_top(el.scroll_height());
@@ -133,15 +218,23 @@ fn Transcript(console: Console, detail: Memo<Option<ConversationDetail>>) -> imp
     });
     view! {
         <div class="transcript" data-console="transcript" aria-live="polite" node_ref=log>
-            <For each=move || lines.get() key=Line::key children=move |line| view! { <Message line visitor/> }/>
+            <For each=move || lines.get() key=Line::key children=move |line| view! { <Message line visitor=author seen/> }/>
+            <Show when=move || typing.get()>
+                <div class="typing" data-console="typing">
+                    <span class="dots" aria-hidden="true"><i></i><i></i><i></i></span>
+                    {move || format!("{} is typing…", visitor.get())}
+                </div>
+            </Show>
         </div>
     }
 }
 
 #[component]
-fn Message(line: Line, visitor: Memo<String>) -> impl IntoView {
+fn Message(line: Line, visitor: Memo<String>, seen: Memo<Option<Seq>>) -> impl IntoView {
     let author = line.author;
+    let seq = line.seq;
     let pending = line.is_pending().then_some("true");
+    let failed = line.failed.is_some().then_some("true");
     let meta = (author == Author::Assistant)
         .then(|| {
             let mut parts = Vec::new();
@@ -169,10 +262,18 @@ fn Message(line: Line, visitor: Memo<String>) -> impl IntoView {
             data-author=author.as_str()
             data-seq=line.seq.map(|s| s.to_string())
             data-pending=pending
+            data-failed=failed
+            data-kind=line.kind
         >
             {name.map(|name| view! { <div class="author" data-console="author">{name}</div> })}
             <div class="text" data-console="text">{line.text}</div>
             {meta.map(|meta| view! { <div class="meta">{meta}</div> })}
+            {line.failed.map(|why| view! {
+                <div class="failed" data-console="failed" role="alert">"Not sent: " {why}</div>
+            })}
+            <Show when=move || seq.is_some() && seen.get() == seq>
+                <div class="seen" data-console="seen">"Seen"</div>
+            </Show>
         </div>
     }
 }
@@ -181,6 +282,8 @@ fn Message(line: Line, visitor: Memo<String>) -> impl IntoView {
 fn Reply(console: Console, can_reply: Signal<bool>, closed: Signal<bool>) -> impl IntoView {
     let draft = RwSignal::new(String::new());
     let input = NodeRef::<html::Textarea>::new();
+    // Leaving the conversation (or the page) stops "typing" there.
+    on_cleanup(move || console.stop_typing());
     let send = move || {
         let text = draft.get_untracked();
         if can_reply.get_untracked() && !text.trim().is_empty() {
@@ -223,8 +326,13 @@ fn Reply(console: Console, can_reply: Signal<bool>, closed: Signal<bool>) -> imp
                 disabled=move || !can_reply.get()
                 node_ref=input
                 prop:value=move || draft.get()
-                on:input=move |ev| draft.set(event_target_value(&ev))
+                on:input=move |ev| {
+                    let text = event_target_value(&ev);
+                    console.draft_changed(&text);
+                    draft.set(text);
+                }
                 on:keydown=on_keydown
+                on:blur=move |_| console.stop_typing()
             ></textarea>
             <button type="button" class="primary" data-console="reply-send"
                 disabled=move || !can_reply.get() on:click=move |_| send()>

@@ -6,6 +6,7 @@
 
 mod brief;
 mod conversation;
+mod identity;
 mod login;
 mod queue;
 

@@ -4,6 +4,7 @@
 use baton_shared::domain::QueueEntry;
 use leptos::prelude::*;
 
+use super::identity::Badge;
 use crate::connection::Console;
 use crate::format;
 
@@ -17,7 +18,10 @@ pub fn Queue(console: Console, now: RwSignal<f64>) -> impl IntoView {
             <ul data-console="queue">
                 <For
                     each=move || entries.get()
-                    key=|e| (e.conversation, e.state, e.since, e.agent.as_ref().map(|a| a.id))
+                    key=|e| {
+                        let who = e.identity.as_ref().map(|i| (format::identity(i), i.verified));
+                        (e.conversation, e.state, e.since, e.agent.as_ref().map(|a| a.id), who)
+                    }
                     children=move |entry| view! { <Entry entry console now open/> }
                 />
             </ul>
@@ -56,6 +60,12 @@ fn Entry(
                     <span class="wait" title="Waiting time">{move || format::waited(now.get() - since)}</span>
                 </span>
                 <span class="intent">{entry.intent.clone()}</span>
+                {entry.identity.clone().map(|identity| view! {
+                    <span class="visitor" class:unverified=!identity.verified>
+                        <span class="claims">{format::identity(&identity)}</span>
+                        <Badge verified=identity.verified/>
+                    </span>
+                })}
                 <span class="reason">{entry.reason.clone()}</span>
                 <span class="holder">
                     {format::holder(&entry)}

@@ -17,12 +17,12 @@ use std::sync::Arc;
 
 use baton_shared::{ConversationId, ConversationState, ErrorCode, Event, EventBody, Responder};
 
-pub use hub::Hub;
+pub use hub::{Broadcast, Hub, Signal};
 pub use team::LinkOutcome;
 pub use visitor::{Opened, Posted};
 
 use crate::assistant::Assistant;
-use crate::config::{AssistantConfig, Config, Limits};
+use crate::config::{AssistantConfig, Config, Limits, Visitors};
 use crate::handoff::Policy;
 use crate::notify::{Dispatch, Signer};
 use crate::store::{Appended, ConversationRow, Store, StoreError};
@@ -40,6 +40,7 @@ struct Inner {
     policy: Policy,
     persona: AssistantConfig,
     limits: Limits,
+    visitors: Visitors,
     dispatch: Dispatch,
     signer: Signer,
 }
@@ -51,6 +52,8 @@ pub enum DeskError {
     Invalid(String),
     #[error("unknown conversation token")]
     UnknownToken,
+    #[error("{0}")]
+    Unauthorized(String),
     #[error("no conversation {0}")]
     NotFound(ConversationId),
     #[error("{0}")]
@@ -64,6 +67,7 @@ impl DeskError {
         match self {
             Self::Invalid(_) => ErrorCode::Invalid,
             Self::UnknownToken => ErrorCode::UnknownToken,
+            Self::Unauthorized(_) => ErrorCode::Unauthorized,
             Self::NotFound(_) => ErrorCode::NotFound,
             Self::Conflict(_) => ErrorCode::Conflict,
             Self::Store(_) => ErrorCode::Internal,
@@ -73,7 +77,13 @@ impl DeskError {
 
 impl Desk {
     /// The desk for `config`'s policy, assistant persona and limits.
-    pub fn new(store: Store, assistant: Arc<dyn Assistant>, config: &Config, dispatch: Dispatch, signer: Signer) -> Self {
+    pub fn new(
+        store: Store,
+        assistant: Arc<dyn Assistant>,
+        config: &Config,
+        dispatch: Dispatch,
+        signer: Signer,
+    ) -> Self {
         Self {
             inner: Arc::new(Inner {
                 store,
@@ -82,6 +92,7 @@ impl Desk {
                 policy: config.policy.clone(),
                 persona: config.assistant.clone(),
                 limits: config.limits.clone(),
+                visitors: config.visitors.clone(),
                 dispatch,
                 signer,
             }),
@@ -101,7 +112,11 @@ impl Desk {
     }
 
     /// Every stored event after `after`.
-    pub async fn events_after(&self, id: ConversationId, after: u64) -> Result<Vec<Event>, DeskError> {
+    pub async fn events_after(
+        &self,
+        id: ConversationId,
+        after: u64,
+    ) -> Result<Vec<Event>, DeskError> {
         Ok(self.inner.store.events_after(id, after).await?)
     }
 
@@ -109,13 +124,21 @@ impl Desk {
     /// conversation, the assistant otherwise (also while queued).
     fn responder(&self, row: &ConversationRow) -> Responder {
         match (&row.state, &row.agent) {
-            (ConversationState::Human, Some(agent)) => Responder::Agent { name: agent.name.clone() },
-            _ => Responder::Assistant { name: self.inner.persona.name.clone() },
+            (ConversationState::Human, Some(agent)) => Responder::Agent {
+                name: agent.name.clone(),
+            },
+            _ => Responder::Assistant {
+                name: self.inner.persona.name.clone(),
+            },
         }
     }
 
     async fn row(&self, id: ConversationId) -> Result<ConversationRow, DeskError> {
-        self.inner.store.conversation(id).await?.ok_or(DeskError::NotFound(id))
+        self.inner
+            .store
+            .conversation(id)
+            .await?
+            .ok_or(DeskError::NotFound(id))
     }
 
     /// Stores, then publishes what was stored. A change of state also

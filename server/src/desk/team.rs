@@ -1,11 +1,14 @@
 //! The team's side of the desk: the queue, and the moves an agent makes on
-//! a conversation — claim it, reply, hand it back to the assistant, close
-//! it. Each move is one guarded transition, so two agents racing for the
+//! a conversation — claim it, reply, release or transfer it, hand it back
+//! to the assistant, close it. Each move is one guarded transition, so two agents racing for the
 //! same conversation get exactly one winner.
 
-use baton_shared::{AgentRef, ConversationDetail, ConversationId, ConversationState, EventBody, QueueEntry, Seq};
+use baton_shared::{
+    AgentId, AgentRef, ConversationDetail, ConversationId, ConversationState, EventBody,
+    QueueEntry, Seq,
+};
 
-use super::{Desk, DeskError, check_client_id, check_text};
+use super::{Desk, DeskError, Signal, check_client_id, check_text};
 use crate::notify::LinkError;
 use crate::store::{Appended, ConversationRow, Guard, HandoffWrite, Transition};
 
@@ -28,12 +31,102 @@ impl Desk {
             page: row.page,
             started_at: row.created_at,
             brief,
+            identity: row.identity,
+            visitor_read: row.visitor_read,
         })
+    }
+
+    /// Everyone on the team, for transfers.
+    pub async fn team(&self) -> Result<Vec<AgentRef>, DeskError> {
+        Ok(self.inner.store.agents().await?)
+    }
+
+    /// The agent holding the conversation is typing; the visitor sees it.
+    pub async fn agent_typing(
+        &self,
+        id: ConversationId,
+        agent: &AgentRef,
+        typing: bool,
+    ) -> Result<(), DeskError> {
+        let row = self.row(id).await?;
+        if row.state == Human && row.agent.as_ref().is_some_and(|a| a.id == agent.id) {
+            let signal = Signal::ResponderTyping {
+                name: agent.name.clone(),
+                typing,
+            };
+            self.inner.hub.signal(id, signal);
+        }
+        Ok(())
+    }
+
+    /// Puts a held conversation back in the queue for someone else.
+    pub async fn release(&self, id: ConversationId, agent: &AgentRef) -> Result<(), DeskError> {
+        let left = EventBody::AgentLeft {
+            name: agent.name.clone(),
+        };
+        let guard = Guard {
+            states: &[Human],
+            agent: Some(agent.id),
+        };
+        match self
+            .commit(
+                id,
+                guard,
+                Transition::To(Queued, None),
+                &[left],
+                HandoffWrite::None,
+            )
+            .await?
+        {
+            Appended::Refused(row) => Err(refusal(&row, "release")),
+            _ => Ok(()),
+        }
+    }
+
+    /// Hands a held conversation to another agent; the visitor sees them
+    /// join.
+    pub async fn transfer(
+        &self,
+        id: ConversationId,
+        agent: &AgentRef,
+        to: AgentId,
+    ) -> Result<(), DeskError> {
+        let team = self.inner.store.agents().await?;
+        let Some(target) = team.into_iter().find(|a| a.id == to) else {
+            return Err(DeskError::Invalid(format!("there is no agent {to}")));
+        };
+        if target.id == agent.id {
+            return Err(DeskError::Invalid(
+                "you already hold this conversation".into(),
+            ));
+        }
+        let joined = EventBody::AgentJoined {
+            name: target.name.clone(),
+        };
+        let guard = Guard {
+            states: &[Human],
+            agent: Some(agent.id),
+        };
+        let appended = self
+            .commit(
+                id,
+                guard,
+                Transition::To(Human, Some(target.id)),
+                &[joined],
+                HandoffWrite::Claimed(target.id),
+            )
+            .await?;
+        match appended {
+            Appended::Refused(row) => Err(refusal(&row, "transfer")),
+            _ => Ok(()),
+        }
     }
 
     /// Takes a queued conversation; the visitor sees the agent join.
     pub async fn claim(&self, id: ConversationId, agent: &AgentRef) -> Result<(), DeskError> {
-        let joined = EventBody::AgentJoined { name: agent.name.clone() };
+        let joined = EventBody::AgentJoined {
+            name: agent.name.clone(),
+        };
         let appended = self
             .commit(
                 id,
@@ -44,7 +137,9 @@ impl Desk {
             )
             .await?;
         match appended {
-            Appended::Refused(row) if row.agent.as_ref().is_some_and(|a| a.id == agent.id) => Ok(()),
+            Appended::Refused(row) if row.agent.as_ref().is_some_and(|a| a.id == agent.id) => {
+                Ok(())
+            }
             Appended::Refused(row) => Err(refusal(&row, "claim")),
             _ => Ok(()),
         }
@@ -60,9 +155,25 @@ impl Desk {
     ) -> Result<Seq, DeskError> {
         check_client_id(client_id)?;
         check_text(text, &self.inner.limits)?;
-        let body = EventBody::Agent { name: agent.name.clone(), client_id: client_id.into(), text: text.into() };
-        let guard = Guard { states: &[Human], agent: Some(agent.id) };
-        match self.commit(id, guard, Transition::Keep, &[body], HandoffWrite::HumanReplied).await? {
+        let body = EventBody::Agent {
+            name: agent.name.clone(),
+            client_id: client_id.into(),
+            text: text.into(),
+        };
+        let guard = Guard {
+            states: &[Human],
+            agent: Some(agent.id),
+        };
+        match self
+            .commit(
+                id,
+                guard,
+                Transition::Keep,
+                &[body],
+                HandoffWrite::HumanReplied,
+            )
+            .await?
+        {
             Appended::Stored(events) => Ok(events[0].seq),
             Appended::Duplicate(seq) => Ok(seq),
             Appended::Refused(row) => Err(refusal(&row, "reply to")),
@@ -72,17 +183,37 @@ impl Desk {
     /// Hands the conversation back to the assistant: from the queue by any
     /// agent, from a person only by the one holding it.
     pub async fn resume(&self, id: ConversationId, agent: &AgentRef) -> Result<(), DeskError> {
-        let resumed = EventBody::AssistantResumed { name: self.inner.persona.name.clone() };
-        self.release(id, agent, Assistant, resumed, "returned_to_assistant", "hand back").await
+        let resumed = EventBody::AssistantResumed {
+            name: self.inner.persona.name.clone(),
+        };
+        self.end_handoff(
+            id,
+            agent,
+            Assistant,
+            resumed,
+            "returned_to_assistant",
+            "hand back",
+        )
+        .await
     }
 
     /// Closes the conversation. The visitor's thread stays; writing again
     /// brings the assistant back.
     pub async fn close(&self, id: ConversationId, agent: &AgentRef) -> Result<(), DeskError> {
-        self.release(id, agent, Closed, EventBody::Closed, "resolved_by_human", "close").await
+        self.end_handoff(
+            id,
+            agent,
+            Closed,
+            EventBody::Closed,
+            "resolved_by_human",
+            "close",
+        )
+        .await
     }
 
-    async fn release(
+    /// Ends the handoff: from the queue by any agent, from a person only by
+    /// the one holding it.
+    async fn end_handoff(
         &self,
         id: ConversationId,
         agent: &AgentRef,
@@ -92,9 +223,21 @@ impl Desk {
         verb: &str,
     ) -> Result<(), DeskError> {
         let bodies = [body];
-        for guard in [Guard::in_states(&[Queued]), Guard { states: &[Human], agent: Some(agent.id) }] {
+        for guard in [
+            Guard::in_states(&[Queued]),
+            Guard {
+                states: &[Human],
+                agent: Some(agent.id),
+            },
+        ] {
             let appended = self
-                .commit(id, guard, Transition::To(to, None), &bodies, HandoffWrite::Ended(outcome))
+                .commit(
+                    id,
+                    guard,
+                    Transition::To(to, None),
+                    &bodies,
+                    HandoffWrite::Ended(outcome),
+                )
                 .await?;
             match appended {
                 Appended::Refused(row) if row.state == Human && guard.agent.is_none() => continue,
@@ -125,14 +268,19 @@ impl Desk {
             Err(LinkError::Expired) => return Ok(LinkOutcome::Expired),
             Err(LinkError::Invalid) => return Ok(LinkOutcome::Invalid),
         };
-        let resumed = EventBody::AssistantResumed { name: self.inner.persona.name.clone() };
+        let resumed = EventBody::AssistantResumed {
+            name: self.inner.persona.name.clone(),
+        };
         let appended = self
             .commit(
                 claim.conversation,
                 Guard::in_states(&[Queued, Human]),
                 Transition::To(Assistant, None),
                 &[resumed],
-                HandoffWrite::EndedByLink { handoff: claim.handoff, nonce: claim.nonce },
+                HandoffWrite::EndedByLink {
+                    handoff: claim.handoff,
+                    nonce: claim.nonce,
+                },
             )
             .await?;
         Ok(match appended {

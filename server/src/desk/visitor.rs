@@ -8,13 +8,14 @@
 //! withheld from the visitor and kept for the agent's brief.
 
 use baton_shared::{
-    ConversationId, ConversationState, Event, EventBody, Responder, Seq,
+    ConversationId, ConversationState, Event, EventBody, IdentityClaim, Rating, Responder, Seq,
 };
 
+use super::Signal;
 use super::{Desk, DeskError, check_client_id, check_text};
 use crate::handoff::{self, Candidate, Exchange, Handoff, Situation, Turn};
-use crate::secret;
 use crate::store::{Appended, ConversationRow, Guard, HandoffWrite, NewHandoff, Transition};
+use crate::{identity, secret};
 
 use ConversationState::*;
 
@@ -35,9 +36,27 @@ pub struct Posted {
 
 impl Desk {
     /// Opens the conversation a token belongs to, or starts a new one.
-    pub async fn open(&self, token: Option<&str>, page: Option<&str>) -> Result<Opened, DeskError> {
+    /// An identity claim is verified and recorded (replacing an earlier one:
+    /// the visitor may have signed in on the site meanwhile).
+    pub async fn open(
+        &self,
+        token: Option<&str>,
+        page: Option<&str>,
+        claim: Option<&IdentityClaim>,
+    ) -> Result<Opened, DeskError> {
+        let visitors = &self.inner.visitors;
+        let identity = claim
+            .map(|claim| identity::verify(claim, visitors.identity_secret.as_deref()))
+            .transpose()
+            .map_err(DeskError::Invalid)?;
+        if visitors.require_verified_identity && !identity.as_ref().is_some_and(|i| i.verified) {
+            return Err(DeskError::Unauthorized(
+                "this site only chats with signed-in visitors: a verified identity is required"
+                    .into(),
+            ));
+        }
         let store = &self.inner.store;
-        let (conversation, token) = match token {
+        let (mut conversation, token) = match token {
             Some(token) => {
                 let row = store
                     .conversation_by_token(&secret::digest(token))
@@ -49,23 +68,60 @@ impl Desk {
                 let token = secret::new_token();
                 let page = page.map(|p| p.chars().take(2048).collect::<String>());
                 let row = store
-                    .create_conversation(&secret::digest(&token), page.as_deref(), None, crate::clock::now())
+                    .create_conversation(
+                        &secret::digest(&token),
+                        page.as_deref(),
+                        identity.as_ref(),
+                        crate::clock::now(),
+                    )
                     .await?;
                 (row, Some(token))
             }
         };
+        if let Some(identity) = identity.filter(|i| conversation.identity.as_ref() != Some(i)) {
+            store.set_identity(conversation.id, &identity).await?;
+            conversation.identity = Some(identity);
+            self.inner
+                .hub
+                .signal(conversation.id, Signal::DetailChanged);
+            self.inner.hub.queue_changed();
+        }
         let responder = self.responder(&conversation);
-        Ok(Opened { conversation, token, responder })
+        Ok(Opened {
+            conversation,
+            token,
+            responder,
+        })
     }
 
     /// Stores a visitor message. A retry (same client id) is not stored
     /// again and reports the original `seq`.
-    pub async fn say(&self, id: ConversationId, client_id: &str, text: &str) -> Result<Posted, DeskError> {
+    pub async fn say(
+        &self,
+        id: ConversationId,
+        client_id: &str,
+        text: &str,
+    ) -> Result<Posted, DeskError> {
         check_client_id(client_id)?;
         check_text(text, &self.inner.limits)?;
-        let body = EventBody::Visitor { client_id: client_id.into(), text: text.into() };
-        match self.commit(id, Guard::ANY, Transition::Keep, &[body], HandoffWrite::None).await? {
-            Appended::Stored(events) => Ok(Posted { seq: events[0].seq, fresh: true }),
+        let body = EventBody::Visitor {
+            client_id: client_id.into(),
+            text: text.into(),
+        };
+        match self
+            .commit(
+                id,
+                Guard::ANY,
+                Transition::Keep,
+                &[body],
+                HandoffWrite::None,
+            )
+            .await?
+        {
+            Appended::Stored(events) => Ok(Posted {
+                seq: events[0].seq,
+                fresh: true,
+            }),
             Appended::Duplicate(seq) => Ok(Posted { seq, fresh: false }),
             Appended::Refused(_) => Err(DeskError::NotFound(id)),
         }
@@ -73,7 +129,11 @@ impl Desk {
 
     /// The "Talk to a human" button: one action, never an argument. Returns
     /// the `seq` the visitor can consider it acknowledged at.
-    pub async fn request_human(&self, id: ConversationId, client_id: &str) -> Result<Seq, DeskError> {
+    pub async fn request_human(
+        &self,
+        id: ConversationId,
+        client_id: &str,
+    ) -> Result<Seq, DeskError> {
         check_client_id(client_id)?;
         let row = self.row(id).await?;
         if matches!(row.state, Queued | Human) {
@@ -81,11 +141,16 @@ impl Desk {
         }
         let events = self.events_after(id, 0).await?;
         let (history, _) = exchanges(&events, None);
-        let turn = Turn { request_human: true, ..Turn::default() };
+        let turn = Turn {
+            request_human: true,
+            ..Turn::default()
+        };
         let situation = self.situation(&history, &row);
         match handoff::before_answer(&self.inner.policy, &situation, &turn) {
             Some(decision) => {
-                let seq = self.hand_off(&row, &decision, &situation, &turn, None).await?;
+                let seq = self
+                    .hand_off(&row, &decision, &situation, &turn, None)
+                    .await?;
                 Ok(seq.unwrap_or(row.last_seq))
             }
             None => Ok(row.last_seq),
@@ -99,10 +164,18 @@ impl Desk {
         let mut row = self.row(id).await?;
         if row.state == Closed {
             // Writing after a close brings the assistant back, in the same thread.
-            let resumed = EventBody::AssistantResumed { name: self.inner.persona.name.clone() };
+            let resumed = EventBody::AssistantResumed {
+                name: self.inner.persona.name.clone(),
+            };
             let guard = Guard::in_states(&[Closed]);
-            self.commit(id, guard, Transition::To(Assistant, None), &[resumed], HandoffWrite::None)
-                .await?;
+            self.commit(
+                id,
+                guard,
+                Transition::To(Assistant, None),
+                &[resumed],
+                HandoffWrite::None,
+            )
+            .await?;
             row = self.row(id).await?;
         }
         if row.state != Assistant {
@@ -116,20 +189,40 @@ impl Desk {
         let policy = &self.inner.policy;
 
         if let Some(decision) = handoff::before_answer(policy, &situation, &turn) {
-            self.hand_off(&row, &decision, &situation, &turn, None).await?;
+            self.hand_off(&row, &decision, &situation, &turn, None)
+                .await?;
             return Ok(());
         }
-        let candidate = match self.inner.assistant.answer(&history, &turn).await {
+        let name = self.inner.persona.name.clone();
+        let hub = &self.inner.hub;
+        hub.signal(
+            id,
+            Signal::ResponderTyping {
+                name: name.clone(),
+                typing: true,
+            },
+        );
+        let drafted = self.inner.assistant.answer(&history, &turn).await;
+        hub.signal(
+            id,
+            Signal::ResponderTyping {
+                name,
+                typing: false,
+            },
+        );
+        let candidate = match drafted {
             Ok(candidate) => candidate,
             Err(error) => {
                 tracing::warn!(conversation = id, %error, "assistant failed; handing off");
                 let decision = unavailable(error.to_string());
-                self.hand_off(&row, &decision, &situation, &turn, None).await?;
+                self.hand_off(&row, &decision, &situation, &turn, None)
+                    .await?;
                 return Ok(());
             }
         };
         if let Some(decision) = handoff::after_answer(policy, &situation, &turn, &candidate) {
-            self.hand_off(&row, &decision, &situation, &turn, Some(&candidate)).await?;
+            self.hand_off(&row, &decision, &situation, &turn, Some(&candidate))
+                .await?;
             return Ok(());
         }
         let answer = EventBody::Assistant {
@@ -140,9 +233,58 @@ impl Desk {
         };
         // Refused means the visitor pressed the button meanwhile: the team
         // has the conversation now, so the draft is dropped.
-        self.commit(id, Guard::in_states(&[Assistant]), Transition::Keep, &[answer], HandoffWrite::None)
-            .await?;
+        self.commit(
+            id,
+            Guard::in_states(&[Assistant]),
+            Transition::Keep,
+            &[answer],
+            HandoffWrite::None,
+        )
+        .await?;
         Ok(())
+    }
+
+    /// The visitor started or stopped typing; agents watching see it.
+    pub fn visitor_typing(&self, id: ConversationId, typing: bool) {
+        self.inner.hub.signal(id, Signal::VisitorTyping(typing));
+    }
+
+    /// The visitor has seen everything up to `seq`: read receipts for the
+    /// agent.
+    pub async fn read(&self, id: ConversationId, seq: Seq) -> Result<(), DeskError> {
+        let read = self.inner.store.mark_read(id, seq).await?;
+        self.inner.hub.signal(id, Signal::Read(read));
+        Ok(())
+    }
+
+    /// The one-click satisfaction rating, after the team closed the
+    /// conversation; once per handoff.
+    pub async fn rate(
+        &self,
+        id: ConversationId,
+        client_id: &str,
+        rating: Rating,
+        comment: Option<String>,
+    ) -> Result<Seq, DeskError> {
+        check_client_id(client_id)?;
+        let comment = comment.filter(|c| !c.trim().is_empty());
+        if let Some(comment) = &comment {
+            check_text(comment, &self.inner.limits)?;
+        }
+        let body = EventBody::Rated {
+            client_id: client_id.into(),
+            rating,
+            comment: comment.clone(),
+        };
+        let write = HandoffWrite::Rated { rating, comment };
+        match self.commit(id, Guard::in_states(&[Closed]), Transition::Keep, &[body], write).await? {
+            Appended::Stored(events) => Ok(events[0].seq),
+            Appended::Duplicate(seq) => Ok(seq),
+            Appended::Refused(_) => Err(DeskError::Conflict(
+                "there is nothing to rate: the team has not closed this conversation, or it was rated already"
+                    .into(),
+            )),
+        }
     }
 
     fn situation<'a>(&self, history: &'a [Exchange], row: &'a ConversationRow) -> Situation<'a> {
@@ -165,7 +307,14 @@ impl Desk {
         withheld: Option<&Candidate>,
     ) -> Result<Option<Seq>, DeskError> {
         let now = crate::clock::now();
-        let brief = handoff::brief(decision, situation, turn, withheld, row.page.as_deref(), now);
+        let brief = handoff::brief(
+            decision,
+            situation,
+            turn,
+            withheld,
+            row.page.as_deref(),
+            now,
+        );
         let persona = &self.inner.persona;
         let notice = match &decision.out_of_hours {
             Some(back) => persona.out_of_hours_notice.replace("{back}", back),
@@ -234,13 +383,21 @@ fn exchanges(events: &[Event], turn_seq: Option<Seq>) -> (Vec<Exchange>, Option<
     for event in events {
         match &event.body {
             EventBody::Visitor { text, .. } => {
-                let turn = Turn { text: text.clone(), ..Turn::default() };
+                let turn = Turn {
+                    text: text.clone(),
+                    ..Turn::default()
+                };
                 if Some(event.seq) == turn_seq {
                     return (history, Some(turn));
                 }
                 history.push(Exchange { turn, answer: None });
             }
-            EventBody::Assistant { text, articles, confidence, .. } => {
+            EventBody::Assistant {
+                text,
+                articles,
+                confidence,
+                ..
+            } => {
                 if let Some(last) = history.last_mut().filter(|e| e.answer.is_none()) {
                     last.answer = Some(Candidate {
                         text: text.clone(),

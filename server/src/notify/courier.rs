@@ -74,7 +74,9 @@ impl Courier {
             Err(error) => {
                 let delay = retry_delay(&self.config, due.attempts);
                 tracing::warn!(url = %due.url, attempt = due.attempts + 1, %error, "notification failed; will retry");
-                self.store.notification_failed(due.id, now + delay, &error).await
+                self.store
+                    .notification_failed(due.id, now + delay, &error)
+                    .await
             }
         }
     }
@@ -97,16 +99,24 @@ impl Courier {
         };
         let links = Links {
             console: format!("{}/console/#/conversations/{conversation}", self.public_url),
-            resume: format!("{}/resume/{}", self.public_url, self.signer.resume_token(&claim)),
+            resume: format!(
+                "{}/resume/{}",
+                self.public_url,
+                self.signer.resume_token(&claim)
+            ),
         };
         let hook = self.config.webhooks.iter().find(|h| h.url == due.url);
         let (body, signature) = match due.format.as_str() {
             "json" => {
-                let body = payload::json(due.handoff, conversation, &facts.brief, &links).to_string();
+                let body =
+                    payload::json(due.handoff, conversation, &facts.brief, &links).to_string();
                 let signature = hook.and_then(|h| signature(h, &body));
                 (body, signature)
             }
-            _ => (payload::slack(conversation, &facts.brief, &links).to_string(), None),
+            _ => (
+                payload::slack(conversation, &facts.brief, &links).to_string(),
+                None,
+            ),
         };
         let mut request = self
             .http
@@ -137,7 +147,10 @@ fn signature(hook: &Webhook, body: &str) -> Option<String> {
 /// Doubling from `retry_initial_ms`, capped at `retry_max_ms`.
 fn retry_delay(config: &Notifications, attempts: u32) -> i64 {
     let factor = 1u64.checked_shl(attempts.min(32)).unwrap_or(u64::MAX);
-    config.retry_initial_ms.saturating_mul(factor).min(config.retry_max_ms) as i64
+    config
+        .retry_initial_ms
+        .saturating_mul(factor)
+        .min(config.retry_max_ms) as i64
 }
 
 #[cfg(test)]
@@ -146,7 +159,11 @@ mod tests {
 
     #[test]
     fn retries_double_up_to_the_cap() {
-        let config = Notifications { retry_initial_ms: 100, retry_max_ms: 1_000, ..Notifications::default() };
+        let config = Notifications {
+            retry_initial_ms: 100,
+            retry_max_ms: 1_000,
+            ..Notifications::default()
+        };
         let delays: Vec<i64> = (0..6).map(|a| retry_delay(&config, a)).collect();
         assert_eq!(delays, [100, 200, 400, 800, 1_000, 1_000]);
         assert_eq!(retry_delay(&config, 200), 1_000);

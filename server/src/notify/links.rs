@@ -37,37 +37,66 @@ pub enum LinkError {
 
 impl Signer {
     pub fn new(secret: &str) -> Self {
-        Self { key: secret.as_bytes().into() }
+        Self {
+            key: secret.as_bytes().into(),
+        }
     }
 
     pub fn resume_token(&self, claim: &ResumeClaim) -> String {
-        let payload = format!("{}.{}.{}.{}", claim.conversation, claim.handoff, claim.expires_at, claim.nonce);
+        let payload = format!(
+            "{}.{}.{}.{}",
+            claim.conversation, claim.handoff, claim.expires_at, claim.nonce
+        );
         let signature = self.mac(payload.as_bytes()).finalize().into_bytes();
-        format!("{}.{}", URL_SAFE_NO_PAD.encode(payload), URL_SAFE_NO_PAD.encode(signature))
+        format!(
+            "{}.{}",
+            URL_SAFE_NO_PAD.encode(payload),
+            URL_SAFE_NO_PAD.encode(signature)
+        )
     }
 
     /// Checks the signature (in constant time) and then the expiry.
     pub fn verify(&self, token: &str, now: Millis) -> Result<ResumeClaim, LinkError> {
         let (payload, signature) = token.split_once('.').ok_or(LinkError::Invalid)?;
-        let payload = URL_SAFE_NO_PAD.decode(payload).map_err(|_| LinkError::Invalid)?;
-        let signature = URL_SAFE_NO_PAD.decode(signature).map_err(|_| LinkError::Invalid)?;
-        self.mac(&payload).verify_slice(&signature).map_err(|_| LinkError::Invalid)?;
+        let payload = URL_SAFE_NO_PAD
+            .decode(payload)
+            .map_err(|_| LinkError::Invalid)?;
+        let signature = URL_SAFE_NO_PAD
+            .decode(signature)
+            .map_err(|_| LinkError::Invalid)?;
+        self.mac(&payload)
+            .verify_slice(&signature)
+            .map_err(|_| LinkError::Invalid)?;
         let payload = String::from_utf8(payload).map_err(|_| LinkError::Invalid)?;
         let mut parts = payload.splitn(4, '.');
-        let mut number = || parts.next().and_then(|p| p.parse::<i64>().ok()).ok_or(LinkError::Invalid);
+        let mut number = || {
+            parts
+                .next()
+                .and_then(|p| p.parse::<i64>().ok())
+                .ok_or(LinkError::Invalid)
+        };
         let (conversation, handoff, expires_at) = (number()?, number()?, number()?);
         let nonce = parts.next().ok_or(LinkError::Invalid)?.to_string();
         if now >= expires_at {
             return Err(LinkError::Expired);
         }
-        Ok(ResumeClaim { conversation, handoff, expires_at, nonce })
+        Ok(ResumeClaim {
+            conversation,
+            handoff,
+            expires_at,
+            nonce,
+        })
     }
 
     /// HMAC-SHA256 of `body` in lowercase hex, for webhook signatures.
     pub fn hex_signature(key: &[u8], body: &[u8]) -> String {
         let mut mac = Hmac::<Sha256>::new_from_slice(key).expect("HMAC takes any key length");
         mac.update(body);
-        mac.finalize().into_bytes().iter().map(|b| format!("{b:02x}")).collect()
+        mac.finalize()
+            .into_bytes()
+            .iter()
+            .map(|b| format!("{b:02x}"))
+            .collect()
     }
 
     fn mac(&self, payload: &[u8]) -> Hmac<Sha256> {
@@ -82,7 +111,12 @@ mod tests {
     use super::*;
 
     fn claim() -> ResumeClaim {
-        ResumeClaim { conversation: 7, handoff: 3, expires_at: 1_000, nonce: "n0nce-_x".into() }
+        ResumeClaim {
+            conversation: 7,
+            handoff: 3,
+            expires_at: 1_000,
+            nonce: "n0nce-_x".into(),
+        }
     }
 
     #[test]

@@ -35,13 +35,29 @@ impl Dispatch {
 }
 
 /// The dispatch handle for the desk and the courier that serves it.
-pub fn outbox(store: Store, signer: Signer, public_url: String, config: Notifications) -> (Dispatch, Courier) {
+pub fn outbox(
+    store: Store,
+    signer: Signer,
+    public_url: String,
+    config: Notifications,
+) -> (Dispatch, Courier) {
     let wake = Arc::new(Notify::new());
     let dispatch = Dispatch {
-        targets: config.webhooks.iter().map(|h| (h.url.clone(), h.format.as_str())).collect(),
+        targets: config
+            .webhooks
+            .iter()
+            .map(|h| (h.url.clone(), h.format.as_str()))
+            .collect(),
         give_up_ms: i64::from(config.give_up_after_hours) * 3_600_000,
         wake: wake.clone(),
     };
-    let courier = Courier { store, http: reqwest::Client::new(), signer, public_url, config, wake };
+    let courier = Courier {
+        store,
+        http: reqwest::Client::new(),
+        signer,
+        public_url,
+        config,
+        wake,
+    };
     (dispatch, courier)
 }

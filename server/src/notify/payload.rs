@@ -21,7 +21,11 @@ fn headline(conversation: ConversationId, brief: &Brief) -> String {
             _ => "low confidence".to_string(),
         },
     };
-    let away = if brief.out_of_hours.is_some() { " (out of hours)" } else { "" };
+    let away = if brief.out_of_hours.is_some() {
+        " (out of hours)"
+    } else {
+        ""
+    };
     format!("Conversation {conversation} needs a person{away}: {why}")
 }
 
@@ -67,7 +71,9 @@ pub fn json(handoff: i64, conversation: ConversationId, brief: &Brief, links: &L
 
 /// Slack mrkdwn treats `&`, `<` and `>` as control characters.
 fn escape(text: &str) -> String {
-    text.replace('&', "&amp;").replace('<', "&lt;").replace('>', "&gt;")
+    text.replace('&', "&amp;")
+        .replace('<', "&lt;")
+        .replace('>', "&gt;")
 }
 
 #[cfg(test)]
@@ -94,17 +100,26 @@ mod tests {
     }
 
     fn links() -> Links {
-        Links { console: "http://x/console/#/conversations/4".into(), resume: "http://x/resume/t".into() }
+        Links {
+            console: "http://x/console/#/conversations/4".into(),
+            resume: "http://x/resume/t".into(),
+        }
     }
 
     #[test]
     fn slack_carries_reason_intent_and_both_links() {
         let message = slack(4, &brief(), &links());
         let text = message["text"].as_str().unwrap();
-        assert!(text.contains("rule refund_limit") && text.contains("out of hours"), "{text}");
+        assert!(
+            text.contains("rule refund_limit") && text.contains("out of hours"),
+            "{text}"
+        );
         let blocks = message["blocks"].to_string();
         assert!(blocks.contains("Refund of 240 EUR requested"));
-        assert!(blocks.contains("&lt;now&gt;"), "mrkdwn is escaped: {blocks}");
+        assert!(
+            blocks.contains("&lt;now&gt;"),
+            "mrkdwn is escaped: {blocks}"
+        );
         assert!(blocks.contains("Monday 09:00"));
         let buttons = &message["blocks"][2]["elements"];
         assert_eq!(buttons[0]["url"], "http://x/console/#/conversations/4");

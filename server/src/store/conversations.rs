@@ -9,7 +9,7 @@
 
 use baton_shared::{
     AgentId, AgentRef, Brief, ConversationId, ConversationState, Event, EventBody, Identity,
-    Mechanism, Millis, QueueEntry, Seq,
+    Mechanism, Millis, QueueEntry, Rating, Seq,
 };
 use sqlx::{Row, Sqlite, Transaction};
 
@@ -25,6 +25,8 @@ pub struct ConversationRow {
     pub page: Option<String>,
     pub identity: Option<Identity>,
     pub created_at: Millis,
+    /// The last event the visitor has seen.
+    pub visitor_read: Seq,
 }
 
 /// When a change is allowed: the conversation is in one of `states` and,
@@ -47,7 +49,10 @@ impl Guard<'_> {
     };
 
     pub fn in_states(states: &[ConversationState]) -> Guard<'_> {
-        Guard { states, agent: None }
+        Guard {
+            states,
+            agent: None,
+        }
     }
 }
 
@@ -87,7 +92,15 @@ pub enum HandoffWrite {
     Ended(&'static str),
     /// Ended through a "Resume assistant" link: only while the handoff is
     /// open and the link's nonce unused, which it then consumes.
-    EndedByLink { handoff: i64, nonce: String },
+    EndedByLink {
+        handoff: i64,
+        nonce: String,
+    },
+    /// The visitor's rating of the latest ended handoff; only once.
+    Rated {
+        rating: Rating,
+        comment: Option<String>,
+    },
 }
 
 /// The result of [`Store::append`].
@@ -103,7 +116,7 @@ pub enum Appended {
 }
 
 const COLUMNS: &str = "c.id, c.state, c.agent_id, a.name AS agent_name, c.last_seq, c.page, \
-                       c.identity, c.created_at";
+                       c.identity, c.created_at, c.visitor_read";
 
 impl Store {
     pub async fn create_conversation(
@@ -113,7 +126,8 @@ impl Store {
         identity: Option<&Identity>,
         now: Millis,
     ) -> Result<ConversationRow, StoreError> {
-        let identity_json = identity.map(|i| serde_json::to_string(i).expect("identity serialises"));
+        let identity_json =
+            identity.map(|i| serde_json::to_string(i).expect("identity serialises"));
         let id: i64 = sqlx::query_scalar(
             "INSERT INTO conversations (token_hash, state, page, identity, created_at, updated_at)
              VALUES (?, 'assistant', ?, ?, ?, ?) RETURNING id",
@@ -130,11 +144,17 @@ impl Store {
             .ok_or_else(|| corrupt("conversation vanished after insert"))
     }
 
-    pub async fn conversation(&self, id: ConversationId) -> Result<Option<ConversationRow>, StoreError> {
+    pub async fn conversation(
+        &self,
+        id: ConversationId,
+    ) -> Result<Option<ConversationRow>, StoreError> {
         let sql = format!(
             "SELECT {COLUMNS} FROM conversations c LEFT JOIN agents a ON a.id = c.agent_id WHERE c.id = ?"
         );
-        let row = sqlx::query(&sql).bind(id).fetch_optional(&self.pool).await?;
+        let row = sqlx::query(&sql)
+            .bind(id)
+            .fetch_optional(&self.pool)
+            .await?;
         row.map(|r| conversation_row(&r)).transpose()
     }
 
@@ -146,12 +166,19 @@ impl Store {
             "SELECT {COLUMNS} FROM conversations c LEFT JOIN agents a ON a.id = c.agent_id \
              WHERE c.token_hash = ?"
         );
-        let row = sqlx::query(&sql).bind(token_hash).fetch_optional(&self.pool).await?;
+        let row = sqlx::query(&sql)
+            .bind(token_hash)
+            .fetch_optional(&self.pool)
+            .await?;
         row.map(|r| conversation_row(&r)).transpose()
     }
 
     /// Every event after `after`, in order.
-    pub async fn events_after(&self, id: ConversationId, after: Seq) -> Result<Vec<Event>, StoreError> {
+    pub async fn events_after(
+        &self,
+        id: ConversationId,
+        after: Seq,
+    ) -> Result<Vec<Event>, StoreError> {
         let rows = sqlx::query(
             "SELECT seq, at, body FROM events WHERE conversation_id = ? AND seq > ? ORDER BY seq",
         )
@@ -176,7 +203,8 @@ impl Store {
         now: Millis,
     ) -> Result<Appended, StoreError> {
         let mut tx = self.pool.begin().await?;
-        let Some(last_seq) = advance(&mut tx, id, guard, transition, bodies.len(), now).await? else {
+        let Some(last_seq) = advance(&mut tx, id, guard, transition, bodies.len(), now).await?
+        else {
             tx.rollback().await?;
             let row = self.conversation(id).await?;
             return match row {
@@ -210,23 +238,58 @@ impl Store {
                 .bind(body.client_id())
                 .execute(&mut *tx)
                 .await?;
-            events.push(Event { seq, at: now, body: body.clone() });
+            events.push(Event {
+                seq,
+                at: now,
+                body: body.clone(),
+            });
         }
 
         if !write_handoff(&mut tx, id, handoff, first, now).await? {
             tx.rollback().await?;
-            let row = self.conversation(id).await?.ok_or(StoreError::Db(sqlx::Error::RowNotFound))?;
+            let row = self
+                .conversation(id)
+                .await?
+                .ok_or(StoreError::Db(sqlx::Error::RowNotFound))?;
             return Ok(Appended::Refused(row));
         }
         tx.commit().await?;
         Ok(Appended::Stored(events))
     }
 
+    /// Records who the host site says the visitor is.
+    pub async fn set_identity(
+        &self,
+        id: ConversationId,
+        identity: &Identity,
+    ) -> Result<(), StoreError> {
+        sqlx::query("UPDATE conversations SET identity = ? WHERE id = ?")
+            .bind(serde_json::to_string(identity).expect("identity serialises"))
+            .bind(id)
+            .execute(&self.pool)
+            .await?;
+        Ok(())
+    }
+
+    /// The visitor has seen everything up to `seq` (never moves back, never
+    /// past the log's end). Returns the new value.
+    pub async fn mark_read(&self, id: ConversationId, seq: Seq) -> Result<Seq, StoreError> {
+        let read: Option<i64> = sqlx::query_scalar(
+            "UPDATE conversations SET visitor_read = MAX(visitor_read, MIN(?, last_seq)) WHERE id = ? \
+             RETURNING visitor_read",
+        )
+        .bind(seq.min(i64::MAX as u64) as i64)
+        .bind(id)
+        .fetch_optional(&self.pool)
+        .await?;
+        Ok(read.unwrap_or(0) as Seq)
+    }
+
     /// Conversations waiting for a person or held by one, oldest handoff
     /// first.
     pub async fn queue(&self) -> Result<Vec<QueueEntry>, StoreError> {
         let rows = sqlx::query(
-            "SELECT c.id, c.state, c.agent_id, a.name AS agent_name,
+            "SELECT c.id, c.state, c.agent_id, a.name AS agent_name, c.identity,
                     h.created_at, h.mechanism, h.reason, h.out_of_hours, h.brief
              FROM conversations c
              JOIN handoffs h ON h.conversation_id = c.id AND h.ended_at IS NULL
@@ -249,6 +312,10 @@ impl Store {
                     intent: brief.intent,
                     out_of_hours: r.try_get::<i64, _>("out_of_hours")? != 0,
                     agent: agent_ref(r)?,
+                    identity: r
+                        .try_get::<Option<String>, _>("identity")?
+                        .map(parse_json)
+                        .transpose()?,
                 })
             })
             .collect()
@@ -287,7 +354,11 @@ async fn advance(
         Transition::Keep => ("", None, None),
         Transition::To(state, agent) => (", state = ?, agent_id = ?", Some(state.as_str()), agent),
     };
-    let agent_guard = if guard.agent.is_some() { " AND agent_id = ?" } else { "" };
+    let agent_guard = if guard.agent.is_some() {
+        " AND agent_id = ?"
+    } else {
+        ""
+    };
     let sql = format!(
         "UPDATE conversations SET last_seq = last_seq + ?, updated_at = ?{set_state} \
          WHERE id = ? AND state IN ({states}){agent_guard} RETURNING last_seq"
@@ -335,6 +406,19 @@ async fn write_handoff(
         .bind(now)
         .bind(outcome)
         .bind(id),
+        HandoffWrite::Rated { rating, comment } => {
+            let done = sqlx::query(
+                "UPDATE handoffs SET csat = ?, csat_comment = ? WHERE id = \
+                 (SELECT MAX(id) FROM handoffs WHERE conversation_id = ? AND ended_at IS NOT NULL) \
+                 AND csat IS NULL",
+            )
+            .bind(rating.as_str())
+            .bind(comment)
+            .bind(id)
+            .execute(&mut **tx)
+            .await?;
+            return Ok(done.rows_affected() == 1);
+        }
         HandoffWrite::EndedByLink { handoff, nonce } => {
             let done = sqlx::query(
                 "UPDATE handoffs SET ended_at = ?, outcome = 'returned_to_assistant', resume_nonce = NULL \
@@ -413,6 +497,7 @@ fn conversation_row(r: &sqlx::sqlite::SqliteRow) -> Result<ConversationRow, Stor
         page: r.try_get("page")?,
         identity: identity.map(parse_json).transpose()?,
         created_at: r.try_get("created_at")?,
+        visitor_read: r.try_get::<i64, _>("visitor_read")? as Seq,
     })
 }
 

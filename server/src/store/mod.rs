@@ -17,7 +17,9 @@ mod team;
 use std::str::FromStr;
 use std::time::Duration;
 
-use sqlx::sqlite::{SqliteConnectOptions, SqliteJournalMode, SqlitePool, SqlitePoolOptions, SqliteSynchronous};
+use sqlx::sqlite::{
+    SqliteConnectOptions, SqliteJournalMode, SqlitePool, SqlitePoolOptions, SqliteSynchronous,
+};
 
 pub use conversations::{Appended, ConversationRow, Guard, HandoffWrite, NewHandoff, Transition};
 pub use outbox::{Due, HandoffFacts};

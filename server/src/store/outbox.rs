@@ -42,7 +42,13 @@ impl Store {
         .await?;
         Ok(rows
             .into_iter()
-            .map(|(id, handoff, url, format, attempts)| Due { id, handoff, url, format, attempts: attempts as u32 })
+            .map(|(id, handoff, url, format, attempts)| Due {
+                id,
+                handoff,
+                url,
+                format,
+                attempts: attempts as u32,
+            })
             .collect())
     }
 
@@ -65,7 +71,12 @@ impl Store {
         Ok(())
     }
 
-    pub async fn notification_failed(&self, id: i64, retry_at: Millis, error: &str) -> Result<(), StoreError> {
+    pub async fn notification_failed(
+        &self,
+        id: i64,
+        retry_at: Millis,
+        error: &str,
+    ) -> Result<(), StoreError> {
         sqlx::query("UPDATE outbox SET attempts = attempts + 1, next_attempt_at = ?, last_error = ? WHERE id = ?")
             .bind(retry_at)
             .bind(error)
@@ -76,21 +87,31 @@ impl Store {
     }
 
     pub async fn handoff_facts(&self, handoff: i64) -> Result<Option<HandoffFacts>, StoreError> {
-        let row: Option<(ConversationId, String, Millis, Option<String>, Option<Millis>)> = sqlx::query_as(
+        type Row = (
+            ConversationId,
+            String,
+            Millis,
+            Option<String>,
+            Option<Millis>,
+        );
+        let row: Option<Row> = sqlx::query_as(
             "SELECT conversation_id, brief, created_at, resume_nonce, ended_at FROM handoffs WHERE id = ?",
         )
         .bind(handoff)
         .fetch_optional(&self.pool)
         .await?;
-        row.map(|(conversation, brief, created_at, resume_nonce, ended_at)| {
-            Ok(HandoffFacts {
-                conversation,
-                brief: serde_json::from_str(&brief).map_err(|e| corrupt(format!("brief: {e}")))?,
-                created_at,
-                resume_nonce,
-                ended: ended_at.is_some(),
-            })
-        })
+        row.map(
+            |(conversation, brief, created_at, resume_nonce, ended_at)| {
+                Ok(HandoffFacts {
+                    conversation,
+                    brief: serde_json::from_str(&brief)
+                        .map_err(|e| corrupt(format!("brief: {e}")))?,
+                    created_at,
+                    resume_nonce,
+                    ended: ended_at.is_some(),
+                })
+            },
+        )
         .transpose()
     }
 
@@ -101,9 +122,11 @@ impl Store {
             .bind(value)
             .execute(&self.pool)
             .await?;
-        Ok(sqlx::query_scalar("SELECT value FROM settings WHERE key = ?")
-            .bind(key)
-            .fetch_one(&self.pool)
-            .await?)
+        Ok(
+            sqlx::query_scalar("SELECT value FROM settings WHERE key = ?")
+                .bind(key)
+                .fetch_one(&self.pool)
+                .await?,
+        )
     }
 }

@@ -25,17 +25,35 @@ impl Store {
         .bind(now)
         .fetch_optional(&self.pool)
         .await?;
-        Ok(id.map(|id| AgentRef { id, name: name.to_string() }))
+        Ok(id.map(|id| AgentRef {
+            id,
+            name: name.to_string(),
+        }))
     }
 
     /// The agent with this email and their password hash.
-    pub async fn agent_credentials(&self, email: &str) -> Result<Option<(AgentRef, String)>, StoreError> {
+    pub async fn agent_credentials(
+        &self,
+        email: &str,
+    ) -> Result<Option<(AgentRef, String)>, StoreError> {
         let row: Option<(AgentId, String, String)> =
             sqlx::query_as("SELECT id, name, password_hash FROM agents WHERE email = ?")
                 .bind(email)
                 .fetch_optional(&self.pool)
                 .await?;
         Ok(row.map(|(id, name, hash)| (AgentRef { id, name }, hash)))
+    }
+
+    /// Every agent, by name.
+    pub async fn agents(&self) -> Result<Vec<AgentRef>, StoreError> {
+        let rows: Vec<(AgentId, String)> =
+            sqlx::query_as("SELECT id, name FROM agents ORDER BY name, id")
+                .fetch_all(&self.pool)
+                .await?;
+        Ok(rows
+            .into_iter()
+            .map(|(id, name)| AgentRef { id, name })
+            .collect())
     }
 
     pub async fn create_session(
@@ -54,7 +72,11 @@ impl Store {
     }
 
     /// The agent a live session belongs to.
-    pub async fn session_agent(&self, token_hash: &[u8], now: Millis) -> Result<Option<AgentRef>, StoreError> {
+    pub async fn session_agent(
+        &self,
+        token_hash: &[u8],
+        now: Millis,
+    ) -> Result<Option<AgentRef>, StoreError> {
         let row: Option<(AgentId, String)> = sqlx::query_as(
             "SELECT a.id, a.name FROM sessions s JOIN agents a ON a.id = s.agent_id
              WHERE s.token_hash = ? AND s.expires_at > ?",

@@ -2,8 +2,10 @@
 //! and their login sessions (an HttpOnly cookie holding a random token whose
 //! SHA-256 digest is stored).
 
-use argon2::password_hash::{PasswordHash, PasswordHasher, PasswordVerifier, SaltString, rand_core::OsRng};
 use argon2::Argon2;
+use argon2::password_hash::{
+    PasswordHash, PasswordHasher, PasswordVerifier, SaltString, rand_core::OsRng,
+};
 use baton_shared::AgentRef;
 
 use crate::clock;
@@ -30,17 +32,28 @@ pub enum TeamError {
 }
 
 /// Creates an agent account.
-pub async fn add_agent(store: &Store, email: &str, name: &str, password: &str) -> Result<AgentRef, TeamError> {
+pub async fn add_agent(
+    store: &Store,
+    email: &str,
+    name: &str,
+    password: &str,
+) -> Result<AgentRef, TeamError> {
     let email = email.trim().to_lowercase();
     let name = name.trim();
     if !email.contains('@') || email.len() > 254 {
-        return Err(TeamError::Invalid(format!("{email:?} is not an email address")));
+        return Err(TeamError::Invalid(format!(
+            "{email:?} is not an email address"
+        )));
     }
     if name.is_empty() || name.chars().count() > 80 {
-        return Err(TeamError::Invalid("the name must have 1 to 80 characters".into()));
+        return Err(TeamError::Invalid(
+            "the name must have 1 to 80 characters".into(),
+        ));
     }
     if password.chars().count() < 8 {
-        return Err(TeamError::Invalid("the password must have at least 8 characters".into()));
+        return Err(TeamError::Invalid(
+            "the password must have at least 8 characters".into(),
+        ));
     }
     let hash = hash_password(password.to_string()).await?;
     store
@@ -50,23 +63,37 @@ pub async fn add_agent(store: &Store, email: &str, name: &str, password: &str) -
 }
 
 /// Checks a login; on success returns the agent and a new session token.
-pub async fn login(store: &Store, email: &str, password: &str) -> Result<Option<(AgentRef, String)>, TeamError> {
-    let found = store.agent_credentials(&email.trim().to_lowercase()).await?;
+pub async fn login(
+    store: &Store,
+    email: &str,
+    password: &str,
+) -> Result<Option<(AgentRef, String)>, TeamError> {
+    let found = store
+        .agent_credentials(&email.trim().to_lowercase())
+        .await?;
     // Verify against a real hash even for unknown emails, so response time
     // does not reveal which accounts exist.
     let (agent, hash) = found.unzip();
     let ok = verify_password(password.to_string(), hash).await?;
-    let Some(agent) = agent.filter(|_| ok) else { return Ok(None) };
+    let Some(agent) = agent.filter(|_| ok) else {
+        return Ok(None);
+    };
     let token = secret::new_token();
     store
-        .create_session(&secret::digest(&token), agent.id, clock::now() + SESSION_TTL_MS)
+        .create_session(
+            &secret::digest(&token),
+            agent.id,
+            clock::now() + SESSION_TTL_MS,
+        )
         .await?;
     Ok(Some((agent, token)))
 }
 
 /// The agent behind a session cookie, if the session is live.
 pub async fn session_agent(store: &Store, token: &str) -> Result<Option<AgentRef>, StoreError> {
-    store.session_agent(&secret::digest(token), clock::now()).await
+    store
+        .session_agent(&secret::digest(token), clock::now())
+        .await
 }
 
 pub async fn logout(store: &Store, token: &str) -> Result<(), StoreError> {
@@ -89,7 +116,9 @@ async fn verify_password(password: String, hash: Option<String>) -> Result<bool,
     tokio::task::spawn_blocking(move || {
         let hash = hash.as_deref().unwrap_or_else(|| dummy_hash());
         let parsed = PasswordHash::new(hash).map_err(|e| TeamError::Hash(e.to_string()))?;
-        Ok(Argon2::default().verify_password(password.as_bytes(), &parsed).is_ok())
+        Ok(Argon2::default()
+            .verify_password(password.as_bytes(), &parsed)
+            .is_ok())
     })
     .await
     .map_err(|e| TeamError::Hash(e.to_string()))?

@@ -3,7 +3,8 @@
 //! On connect the agent gets `hello` and the queue, and the queue again
 //! whenever it changes. Watched conversations stream their events exactly
 //! once and in order (see [`Follower`]), plus a fresh detail whenever an
-//! event moves the conversation to another state.
+//! event moves the conversation to another state, and the visitor's typing
+//! and read receipts.
 
 use std::collections::HashMap;
 use std::net::SocketAddr;
@@ -20,13 +21,13 @@ use tokio_stream::StreamMap;
 use tokio_stream::wrappers::BroadcastStream;
 use tokio_stream::wrappers::errors::BroadcastStreamRecvError;
 
-use super::follow::Follower;
-use super::frames::{Incoming, close_broken, encode, receive};
-use super::limits::refuse;
-use super::http::{AppError, signed_in_agent};
-use super::visitor_socket::close_for_restart;
 use super::AppState;
-use crate::desk::{Desk, DeskError};
+use super::follow::{Delivery, Follower};
+use super::frames::{Incoming, Reject, close_broken, encode, receive};
+use super::http::{AppError, signed_in_agent};
+use super::limits::refuse;
+use super::visitor_socket::close_for_restart;
+use crate::desk::{Broadcast, Desk, DeskError, Signal};
 
 pub async fn upgrade(
     State(state): State<AppState>,
@@ -40,7 +41,7 @@ pub async fn upgrade(
     let ws = ws.max_message_size(hard_cap).max_frame_size(hard_cap);
     // Counted before the session is looked up, so guessing cookies costs too.
     if let Err(reject) = state.rate_limits.admit(peer, &headers) {
-        let frame = encode(&AgentUpdate::Error { code: reject.code, message: reject.message });
+        let frame = encode(&rejected(reject));
         return Ok(ws.on_upgrade(move |socket| tracker.track_future(refuse(socket, frame))));
     }
     let agent = signed_in_agent(&state, &jar).await?;
@@ -50,7 +51,7 @@ pub async fn upgrade(
 /// The conversations this socket watches.
 #[derive(Default)]
 struct Watching {
-    streams: StreamMap<ConversationId, BroadcastStream<std::sync::Arc<baton_shared::Event>>>,
+    streams: StreamMap<ConversationId, BroadcastStream<Broadcast>>,
     followers: HashMap<ConversationId, Follower>,
 }
 
@@ -62,9 +63,17 @@ async fn run(mut socket: WebSocket, state: AppState, agent: AgentRef) {
     let mut queue_changes = desk.hub().subscribe_queue();
     let mut watching = Watching::default();
 
-    if !send(&mut socket, &AgentUpdate::Hello { agent: agent.clone() }).await
-        || !send_queue(&mut socket, &desk).await
-    {
+    let hello = match desk.team().await {
+        Ok(team) => AgentUpdate::Hello {
+            agent: agent.clone(),
+            team,
+        },
+        Err(e) => {
+            send(&mut socket, &error(&e, None)).await;
+            return;
+        }
+    };
+    if !send(&mut socket, &hello).await || !send_queue(&mut socket, &desk).await {
         return;
     }
 
@@ -84,23 +93,31 @@ async fn run(mut socket: WebSocket, state: AppState, agent: AgentRef) {
                     broadcast::error::RecvError::Lagged(n)
                 });
                 let Some(follower) = watching.followers.get_mut(&id) else { continue };
-                let events = match follower.on_broadcast(&desk, received).await {
-                    Ok(events) => events,
+                let open = match follower.on_broadcast(&desk, received).await {
+                    Ok(Delivery::Events(events)) => send_events(&mut socket, &desk, id, events).await,
+                    Ok(Delivery::Signal(Signal::VisitorTyping(typing))) => {
+                        send(&mut socket, &AgentUpdate::Typing { conversation: id, typing }).await
+                    }
+                    Ok(Delivery::Signal(Signal::Read(seq))) => {
+                        send(&mut socket, &AgentUpdate::Read { conversation: id, seq }).await
+                    }
+                    Ok(Delivery::Signal(Signal::DetailChanged)) => match desk.detail(id).await {
+                        Ok(detail) => send(&mut socket, &AgentUpdate::Conversation { detail }).await,
+                        Err(e) => send(&mut socket, &error(&e, None)).await,
+                    },
+                    Ok(Delivery::Signal(Signal::ResponderTyping { .. })) => true,
                     Err(e) => { tracing::error!(conversation = id, %e, "replay failed"); return }
                 };
-                if !send_events(&mut socket, &desk, id, events).await { return }
+                if !open { return }
             }
             received = socket.recv() => {
                 let open = match receive::<AgentRequest>(received, &gate, max) {
                     Incoming::Request(request) => handle(&mut socket, &desk, &agent, &mut watching, request).await,
-                    Incoming::Bad(reject) => {
-                        send(&mut socket, &AgentUpdate::Error { code: reject.code, message: reject.message }).await
-                    }
+                    Incoming::Bad(reject) => send(&mut socket, &rejected(reject)).await,
                     Incoming::Ignore => true,
                     Incoming::Closed => false,
                     Incoming::Broken(reject, code) => {
-                        let frame = encode(&AgentUpdate::Error { code: reject.code, message: reject.message });
-                        return close_broken(socket, frame, code).await;
+                        return close_broken(socket, encode(&rejected(reject)), code).await;
                     }
                 };
                 if !open { return }
@@ -118,33 +135,44 @@ async fn handle(
     request: AgentRequest,
 ) -> bool {
     let result = match request {
-        AgentRequest::Watch { conversation, last_seq } => {
-            match watch(desk, watching, conversation, last_seq).await {
-                Ok((detail, backlog)) => {
-                    return send(socket, &AgentUpdate::Conversation { detail }).await
-                        && send_events(socket, desk, conversation, backlog).await;
-                }
-                Err(e) => Err(e),
+        AgentRequest::Watch {
+            conversation,
+            last_seq,
+        } => match watch(desk, watching, conversation, last_seq).await {
+            Ok((detail, backlog)) => {
+                return send(socket, &AgentUpdate::Conversation { detail }).await
+                    && send_events(socket, desk, conversation, backlog).await;
             }
-        }
+            Err(e) => Err(e),
+        },
         AgentRequest::Unwatch { conversation } => {
             watching.streams.remove(&conversation);
             watching.followers.remove(&conversation);
             Ok(())
         }
         AgentRequest::Claim { conversation } => desk.claim(conversation, agent).await,
-        AgentRequest::Reply { conversation, client_id, text } => {
-            match desk.reply(conversation, agent, &client_id, &text).await {
-                Ok(seq) => return send(socket, &AgentUpdate::Ack { client_id, seq }).await,
-                Err(e) => Err(e),
-            }
+        AgentRequest::Reply {
+            conversation,
+            client_id,
+            text,
+        } => {
+            return match desk.reply(conversation, agent, &client_id, &text).await {
+                Ok(seq) => send(socket, &AgentUpdate::Ack { client_id, seq }).await,
+                Err(e) => send(socket, &error(&e, Some(client_id))).await,
+            };
         }
         AgentRequest::Resume { conversation } => desk.resume(conversation, agent).await,
         AgentRequest::Close { conversation } => desk.close(conversation, agent).await,
+        AgentRequest::Release { conversation } => desk.release(conversation, agent).await,
+        AgentRequest::Transfer { conversation, to } => desk.transfer(conversation, agent, to).await,
+        AgentRequest::Typing {
+            conversation,
+            typing,
+        } => desk.agent_typing(conversation, agent, typing).await,
     };
     match result {
         Ok(()) => true,
-        Err(e) => send(socket, &error(&e)).await,
+        Err(e) => send(socket, &error(&e, None)).await,
     }
 }
 
@@ -173,9 +201,20 @@ async fn send_events(
     for event in events {
         state_changed |= !matches!(
             event.body,
-            EventBody::Visitor { .. } | EventBody::Assistant { .. } | EventBody::Agent { .. }
+            EventBody::Visitor { .. }
+                | EventBody::Assistant { .. }
+                | EventBody::Agent { .. }
+                | EventBody::Rated { .. }
         );
-        if !send(socket, &AgentUpdate::Event { conversation, event }).await {
+        if !send(
+            socket,
+            &AgentUpdate::Event {
+                conversation,
+                event,
+            },
+        )
+        .await
+        {
             return false;
         }
     }
@@ -184,22 +223,35 @@ async fn send_events(
     }
     match desk.detail(conversation).await {
         Ok(detail) => send(socket, &AgentUpdate::Conversation { detail }).await,
-        Err(e) => send(socket, &error(&e)).await,
+        Err(e) => send(socket, &error(&e, None)).await,
     }
 }
 
 async fn send_queue(socket: &mut WebSocket, desk: &Desk) -> bool {
     match desk.queue().await {
         Ok(entries) => send(socket, &AgentUpdate::Queue { entries }).await,
-        Err(e) => send(socket, &error(&e)).await,
+        Err(e) => send(socket, &error(&e, None)).await,
     }
 }
 
-fn error(e: &DeskError) -> AgentUpdate {
+/// An error frame for a refused request (naming its client id, if any).
+fn error(e: &DeskError, client_id: Option<String>) -> AgentUpdate {
     if let DeskError::Store(inner) = e {
         tracing::error!(%inner, "agent request failed");
     }
-    AgentUpdate::Error { code: e.code(), message: e.to_string() }
+    AgentUpdate::Error {
+        code: e.code(),
+        message: e.to_string(),
+        client_id,
+    }
+}
+
+fn rejected(reject: Reject) -> AgentUpdate {
+    AgentUpdate::Error {
+        code: reject.code,
+        message: reject.message,
+        client_id: None,
+    }
 }
 
 async fn send(socket: &mut WebSocket, update: &AgentUpdate) -> bool {

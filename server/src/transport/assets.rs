@@ -38,7 +38,10 @@ impl Assets {
         if let Err(why) = &loader {
             tracing::warn!("{why}");
         }
-        Self { dir: dir.to_path_buf(), loader }
+        Self {
+            dir: dir.to_path_buf(),
+            loader,
+        }
     }
 
     pub fn routes(&self) -> Router<AppState> {
@@ -47,7 +50,11 @@ impl Assets {
         // cross-origin (module import, wasm streaming) and, being named by
         // their content hash, never change.
         let widget = ServiceBuilder::new()
-            .layer(CorsLayer::new().allow_origin(Any).allow_methods([Method::GET]))
+            .layer(
+                CorsLayer::new()
+                    .allow_origin(Any)
+                    .allow_methods([Method::GET]),
+            )
             .layer(SetResponseHeaderLayer::overriding(
                 header::CACHE_CONTROL,
                 HeaderValue::from_static("public, max-age=31536000, immutable"),
@@ -58,19 +65,28 @@ impl Assets {
             "/console",
             ServiceBuilder::new()
                 .layer(CompressionLayer::new())
-                .service(ServeDir::new(&console).fallback(ServeFile::new(console.join("index.html")))),
+                .service(
+                    ServeDir::new(&console).fallback(ServeFile::new(console.join("index.html"))),
+                ),
         )
     }
 }
 
 /// The glue JS and the wasm file trunk wrote (names carry a content hash).
 fn widget_files(dir: &Path) -> Result<(String, String), String> {
-    let missing = || format!("the widget is not built in {}: run `cargo xtask build`", dir.display());
+    let missing = || {
+        format!(
+            "the widget is not built in {}: run `cargo xtask build`",
+            dir.display()
+        )
+    };
     let names: Vec<String> = std::fs::read_dir(dir)
         .map_err(|_| missing())?
         .filter_map(|e| e.ok()?.file_name().into_string().ok())
         .collect();
-    let js = names.iter().find(|n| n.ends_with(".js") && *n != "loader.js");
+    let js = names
+        .iter()
+        .find(|n| n.ends_with(".js") && *n != "loader.js");
     let wasm = names.iter().find(|n| n.ends_with("_bg.wasm"));
     match (js, wasm) {
         (Some(js), Some(wasm)) => Ok((js.clone(), wasm.clone())),
@@ -82,11 +98,20 @@ pub async fn widget_js(State(state): State<AppState>) -> Response {
     match &state.assets.loader {
         Ok(js) => (
             [
-                (header::CONTENT_TYPE, HeaderValue::from_static("text/javascript; charset=utf-8")),
+                (
+                    header::CONTENT_TYPE,
+                    HeaderValue::from_static("text/javascript; charset=utf-8"),
+                ),
                 // Short-lived: it names the current hashed widget files.
-                (header::CACHE_CONTROL, HeaderValue::from_static("public, max-age=300")),
+                (
+                    header::CACHE_CONTROL,
+                    HeaderValue::from_static("public, max-age=300"),
+                ),
                 // Any site may embed it.
-                (header::ACCESS_CONTROL_ALLOW_ORIGIN, HeaderValue::from_static("*")),
+                (
+                    header::ACCESS_CONTROL_ALLOW_ORIGIN,
+                    HeaderValue::from_static("*"),
+                ),
             ],
             js.clone(),
         )
@@ -94,7 +119,10 @@ pub async fn widget_js(State(state): State<AppState>) -> Response {
         Err(why) => (
             StatusCode::SERVICE_UNAVAILABLE,
             [(header::CONTENT_TYPE, "text/javascript; charset=utf-8")],
-            format!("console.error({});", serde_json::Value::String(format!("Baton: {why}"))),
+            format!(
+                "console.error({});",
+                serde_json::Value::String(format!("Baton: {why}"))
+            ),
         )
             .into_response(),
     }

@@ -4,13 +4,18 @@
 //! stored in between is missed; then every broadcast is checked against the
 //! last delivered `seq`. Duplicates are skipped, and a gap (events published
 //! out of order, or a lagging subscriber) is filled from the store.
-
-use std::sync::Arc;
+//! Signals (typing, read receipts) pass straight through.
 
 use baton_shared::{ConversationId, Event, Seq};
 use tokio::sync::broadcast;
 
-use crate::desk::{Desk, DeskError};
+use crate::desk::{Broadcast, Desk, DeskError, Signal};
+
+/// What one broadcast means for the socket.
+pub enum Delivery {
+    Events(Vec<Event>),
+    Signal(Signal),
+}
 
 pub struct Follower {
     pub id: ConversationId,
@@ -23,7 +28,7 @@ impl Follower {
         desk: &Desk,
         id: ConversationId,
         last_seq: Seq,
-    ) -> Result<(Self, broadcast::Receiver<Arc<Event>>, Vec<Event>), DeskError> {
+    ) -> Result<(Self, broadcast::Receiver<Broadcast>, Vec<Event>), DeskError> {
         let rx = desk.hub().subscribe(id);
         let mut follower = Self { id, last: last_seq };
         let backlog = follower.catch_up(desk).await?;
@@ -34,19 +39,23 @@ impl Follower {
     pub async fn on_broadcast(
         &mut self,
         desk: &Desk,
-        received: Result<Arc<Event>, broadcast::error::RecvError>,
-    ) -> Result<Vec<Event>, DeskError> {
-        match received {
-            Ok(event) if event.seq <= self.last => Ok(Vec::new()),
-            Ok(event) if event.seq == self.last + 1 => {
+        received: Result<Broadcast, broadcast::error::RecvError>,
+    ) -> Result<Delivery, DeskError> {
+        let events = match received {
+            Ok(Broadcast::Signal(signal)) => return Ok(Delivery::Signal(signal)),
+            Ok(Broadcast::Event(event)) if event.seq <= self.last => Vec::new(),
+            Ok(Broadcast::Event(event)) if event.seq == self.last + 1 => {
                 self.last = event.seq;
-                Ok(vec![Event::clone(&event)])
+                vec![Event::clone(&event)]
             }
             // A gap or a lag: the log has the truth.
-            Ok(_) | Err(broadcast::error::RecvError::Lagged(_)) => self.catch_up(desk).await,
+            Ok(Broadcast::Event(_)) | Err(broadcast::error::RecvError::Lagged(_)) => {
+                self.catch_up(desk).await?
+            }
             // The hub never drops a sender that still has receivers.
-            Err(broadcast::error::RecvError::Closed) => Ok(Vec::new()),
-        }
+            Err(broadcast::error::RecvError::Closed) => Vec::new(),
+        };
+        Ok(Delivery::Events(events))
     }
 
     async fn catch_up(&mut self, desk: &Desk) -> Result<Vec<Event>, DeskError> {

@@ -19,7 +19,10 @@ pub struct Reject {
 
 impl Reject {
     pub fn new(code: ErrorCode, message: impl Into<String>) -> Self {
-        Self { code, message: message.into() }
+        Self {
+            code,
+            message: message.into(),
+        }
     }
 }
 
@@ -60,14 +63,24 @@ fn broken<T>(e: axum::Error, max_bytes: usize) -> Incoming<T> {
     let inner = e.into_inner();
     let (code, close, message) = match inner.downcast_ref::<Error>() {
         // A peer that vanished needs no answer.
-        Some(Error::ConnectionClosed | Error::AlreadyClosed | Error::Io(_)) | None => return Incoming::Closed,
-        Some(Error::Utf8(_)) => (ErrorCode::BadFrame, 1007, "text frames must be valid UTF-8".to_string()),
+        Some(Error::ConnectionClosed | Error::AlreadyClosed | Error::Io(_)) | None => {
+            return Incoming::Closed;
+        }
+        Some(Error::Utf8(_)) => (
+            ErrorCode::BadFrame,
+            1007,
+            "text frames must be valid UTF-8".to_string(),
+        ),
         Some(Error::Capacity(CapacityError::MessageTooLong { size, .. })) => (
             ErrorCode::TooLarge,
             1009,
             format!("the frame has {size} bytes; the limit is {max_bytes}"),
         ),
-        Some(other) => (ErrorCode::BadFrame, 1002, format!("unreadable frame: {other}")),
+        Some(other) => (
+            ErrorCode::BadFrame,
+            1002,
+            format!("unreadable frame: {other}"),
+        ),
     };
     Incoming::Broken(Reject::new(code, message), close)
 }
@@ -75,7 +88,10 @@ fn broken<T>(e: axum::Error, max_bytes: usize) -> Incoming<T> {
 /// Sends the error frame of a broken stream and closes with `code`.
 pub async fn close_broken(mut socket: WebSocket, error_frame: Message, code: u16) {
     if socket.send(error_frame).await.is_ok() {
-        let frame = CloseFrame { code, reason: "unreadable frame".into() };
+        let frame = CloseFrame {
+            code,
+            reason: "unreadable frame".into(),
+        };
         let _ = socket.send(Message::Close(Some(frame))).await;
     }
 }
@@ -85,7 +101,10 @@ pub fn decode<T: DeserializeOwned>(message: Message, max_bytes: usize) -> Incomi
     let text = match message {
         Message::Text(text) => text,
         Message::Binary(_) => {
-            return Incoming::Bad(Reject::new(ErrorCode::BadFrame, "binary frames are not accepted; send JSON text"));
+            return Incoming::Bad(Reject::new(
+                ErrorCode::BadFrame,
+                "binary frames are not accepted; send JSON text",
+            ));
         }
         Message::Ping(_) | Message::Pong(_) => return Incoming::Ignore,
         Message::Close(_) => return Incoming::Closed,
@@ -93,12 +112,18 @@ pub fn decode<T: DeserializeOwned>(message: Message, max_bytes: usize) -> Incomi
     if text.len() > max_bytes {
         return Incoming::Bad(Reject::new(
             ErrorCode::TooLarge,
-            format!("the frame has {} bytes; the limit is {max_bytes}", text.len()),
+            format!(
+                "the frame has {} bytes; the limit is {max_bytes}",
+                text.len()
+            ),
         ));
     }
     match serde_json::from_str(text.as_str()) {
         Ok(request) => Incoming::Request(request),
-        Err(e) => Incoming::Bad(Reject::new(ErrorCode::BadFrame, format!("not a valid request: {e}"))),
+        Err(e) => Incoming::Bad(Reject::new(
+            ErrorCode::BadFrame,
+            format!("not a valid request: {e}"),
+        )),
     }
 }
 
@@ -114,7 +139,9 @@ pub fn decode_bytes<T: DeserializeOwned>(payload: &[u8], max_bytes: usize) -> Re
     match decode(message, max_bytes) {
         Incoming::Request(request) => Ok(request),
         Incoming::Bad(reject) | Incoming::Broken(reject, _) => Err(reject),
-        Incoming::Ignore | Incoming::Closed => Err(Reject::new(ErrorCode::BadFrame, "not a data frame")),
+        Incoming::Ignore | Incoming::Closed => {
+            Err(Reject::new(ErrorCode::BadFrame, "not a data frame"))
+        }
     }
 }
 
@@ -138,8 +165,17 @@ mod tests {
             (text("not json"), ErrorCode::BadFrame),
             (text(r#"{"type":"say"}"#), ErrorCode::BadFrame),
             (text(r#"{"type":"unknown"}"#), ErrorCode::BadFrame),
-            (text(&format!(r#"{{"type":"say","client_id":"a","text":"{}"}}"#, "x".repeat(2000))), ErrorCode::TooLarge),
-            (Message::Binary(vec![0xff, 0xfe].into()), ErrorCode::BadFrame),
+            (
+                text(&format!(
+                    r#"{{"type":"say","client_id":"a","text":"{}"}}"#,
+                    "x".repeat(2000)
+                )),
+                ErrorCode::TooLarge,
+            ),
+            (
+                Message::Binary(vec![0xff, 0xfe].into()),
+                ErrorCode::BadFrame,
+            ),
         ];
         for (message, code) in cases {
             match decode::<VisitorRequest>(message, 1024) {
@@ -151,7 +187,11 @@ mod tests {
 
     #[test]
     fn accepts_a_request() {
-        let decoded = decode::<VisitorRequest>(text(r#"{"type":"request_human","client_id":"c1"}"#), 1024);
-        assert!(matches!(decoded, Incoming::Request(VisitorRequest::RequestHuman { .. })));
+        let decoded =
+            decode::<VisitorRequest>(text(r#"{"type":"request_human","client_id":"c1"}"#), 1024);
+        assert!(matches!(
+            decoded,
+            Incoming::Request(VisitorRequest::RequestHuman { .. })
+        ));
     }
 }

@@ -2,7 +2,10 @@
 //! link, and the one error type every HTTP route answers with.
 
 use axum::Json;
-use axum::extract::State;
+use std::net::SocketAddr;
+
+use axum::extract::{ConnectInfo, State};
+use axum::http::HeaderMap;
 use axum::http::StatusCode;
 use axum::response::{Html, IntoResponse, Response};
 use axum_extra::extract::CookieJar;
@@ -25,6 +28,10 @@ pub enum AppError {
     BadLogin,
     #[error("{0}")]
     BadRequest(String),
+    #[error("{0}")]
+    Forbidden(String),
+    #[error("{0}")]
+    TooManyRequests(String),
     #[error("internal error")]
     Internal(String),
 }
@@ -49,12 +56,18 @@ impl IntoResponse for AppError {
         let status = match &self {
             Self::Unauthorized | Self::BadLogin => StatusCode::UNAUTHORIZED,
             Self::BadRequest(_) => StatusCode::BAD_REQUEST,
+            Self::Forbidden(_) => StatusCode::FORBIDDEN,
+            Self::TooManyRequests(_) => StatusCode::TOO_MANY_REQUESTS,
             Self::Internal(detail) => {
                 tracing::error!(%detail, "request failed");
                 StatusCode::INTERNAL_SERVER_ERROR
             }
         };
-        (status, Json(serde_json::json!({ "error": self.to_string() }))).into_response()
+        (
+            status,
+            Json(serde_json::json!({ "error": self.to_string() })),
+        )
+            .into_response()
     }
 }
 
@@ -74,9 +87,15 @@ pub struct Login {
 
 pub async fn login(
     State(state): State<AppState>,
+    ConnectInfo(peer): ConnectInfo<SocketAddr>,
+    headers: HeaderMap,
     jar: CookieJar,
     Json(login): Json<Login>,
 ) -> Result<(CookieJar, Json<AgentRef>), AppError> {
+    state
+        .rate_limits
+        .admit_login(peer, &headers)
+        .map_err(|reject| AppError::TooManyRequests(reject.message))?;
     let (agent, token) = team::login(state.desk.store(), &login.email, &login.password)
         .await?
         .ok_or(AppError::BadLogin)?;
@@ -89,7 +108,10 @@ pub async fn login(
     Ok((jar.add(cookie), Json(agent)))
 }
 
-pub async fn logout(State(state): State<AppState>, jar: CookieJar) -> Result<(CookieJar, StatusCode), AppError> {
+pub async fn logout(
+    State(state): State<AppState>,
+    jar: CookieJar,
+) -> Result<(CookieJar, StatusCode), AppError> {
     if let Some(cookie) = jar.get(SESSION_COOKIE) {
         team::logout(state.desk.store(), cookie.value()).await?;
     }
@@ -108,19 +130,34 @@ pub async fn resume_link(
     State(state): State<AppState>,
     axum::extract::Path(token): axum::extract::Path<String>,
 ) -> Result<(StatusCode, Html<String>), AppError> {
-    let (status, title, text) = match state.desk.resume_by_link(&token).await.map_err(|e| AppError::Internal(e.to_string()))? {
+    let (status, title, text) = match state
+        .desk
+        .resume_by_link(&token)
+        .await
+        .map_err(|e| AppError::Internal(e.to_string()))?
+    {
         LinkOutcome::Resumed(id) => (
             StatusCode::OK,
             "Assistant resumed",
-            format!("The assistant has conversation {id} again. The visitor sees it answering in the same thread."),
+            format!(
+                "The assistant has conversation {id} again. The visitor sees it answering in the same thread."
+            ),
         ),
         LinkOutcome::AlreadyUsed => (
             StatusCode::CONFLICT,
             "Nothing changed",
             "This link was already used, or the handoff has ended. Nothing changed.".to_string(),
         ),
-        LinkOutcome::Expired => (StatusCode::GONE, "Link expired", "This link has expired. Nothing changed; use the console.".to_string()),
-        LinkOutcome::Invalid => (StatusCode::BAD_REQUEST, "Invalid link", "This link is not valid. Nothing changed.".to_string()),
+        LinkOutcome::Expired => (
+            StatusCode::GONE,
+            "Link expired",
+            "This link has expired. Nothing changed; use the console.".to_string(),
+        ),
+        LinkOutcome::Invalid => (
+            StatusCode::BAD_REQUEST,
+            "Invalid link",
+            "This link is not valid. Nothing changed.".to_string(),
+        ),
     };
     let page = format!(
         "<!doctype html><meta charset=utf-8><meta name=viewport content=\"width=device-width\">\

@@ -1,5 +1,5 @@
-//! Rate limits on the two sockets, with governor's GCRA limiters: new
-//! sockets per remote address, and frames per socket.
+//! Rate limits with governor's GCRA limiters: new sockets per remote
+//! address, frames per socket, and agent sign-in attempts per address.
 //!
 //! Over a limit the client is told so with a `rate_limited` error frame,
 //! never dropped silently: a socket over its address's limit is upgraded
@@ -27,6 +27,7 @@ const SWEEP_EVERY: u64 = 1024;
 /// The server's limits; one per server, shared by every socket.
 pub struct RateLimits {
     per_address: Option<DefaultKeyedRateLimiter<IpAddr>>,
+    logins: Option<DefaultKeyedRateLimiter<IpAddr>>,
     per_socket: Option<Quota>,
     trust_forwarded_for: bool,
     admissions: AtomicU64,
@@ -41,8 +42,11 @@ impl RateLimits {
             let burst = NonZeroU32::new(limits.frame_burst).unwrap_or(rate);
             Quota::per_second(rate).allow_burst(burst)
         });
+        let logins = NonZeroU32::new(limits.logins_per_minute)
+            .map(|n| RateLimiter::keyed(Quota::per_minute(n)));
         Self {
             per_address,
+            logins,
             per_socket,
             trust_forwarded_for: limits.trust_forwarded_for,
             admissions: AtomicU64::new(0),
@@ -64,6 +68,21 @@ impl RateLimits {
             Reject::new(
                 ErrorCode::RateLimited,
                 "too many connections from your address; try again in a minute",
+            )
+        })
+    }
+
+    /// Counts a sign-in attempt from `peer`; `Err` when its address made
+    /// too many lately.
+    pub fn admit_login(&self, peer: SocketAddr, headers: &HeaderMap) -> Result<(), Reject> {
+        let Some(limiter) = &self.logins else {
+            return Ok(());
+        };
+        let address = client_address(peer, headers, self.trust_forwarded_for);
+        limiter.check_key(&address).map_err(|_| {
+            Reject::new(
+                ErrorCode::RateLimited,
+                "too many sign-in attempts; try again in a minute",
             )
         })
     }

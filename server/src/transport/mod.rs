@@ -42,6 +42,8 @@ pub struct AppState {
     /// for them.
     pub sockets: TaskTracker,
     pub rate_limits: Arc<RateLimits>,
+    /// Sites besides this server's own that may embed the widget.
+    pub allowed_origins: Arc<[String]>,
 }
 
 /// Every route of the server.

@@ -10,15 +10,16 @@ use std::time::Duration;
 
 use axum::extract::ws::{CloseFrame, Message, WebSocket, WebSocketUpgrade};
 use axum::extract::{ConnectInfo, State};
-use axum::http::HeaderMap;
+use axum::http::{HeaderMap, header};
 use axum::response::Response;
 use baton_shared::{ConversationId, ErrorCode, VisitorRequest, VisitorUpdate};
 
 use super::AppState;
-use super::follow::Follower;
+use super::follow::{Delivery, Follower};
 use super::frames::{Incoming, Reject, close_broken, encode, receive};
+use super::http::AppError;
 use super::limits::{FrameGate, refuse};
-use crate::desk::{Desk, DeskError};
+use crate::desk::{Desk, DeskError, Signal};
 
 /// How long a new connection may take to say `hello`.
 const HELLO_TIMEOUT: Duration = Duration::from_secs(30);
@@ -28,15 +29,45 @@ pub async fn upgrade(
     ConnectInfo(peer): ConnectInfo<SocketAddr>,
     headers: HeaderMap,
     ws: WebSocketUpgrade,
-) -> Response {
+) -> Result<Response, AppError> {
+    check_origin(&headers, &state.allowed_origins)?;
     // The library's hard cap sits above our limit so an oversized frame can
     // be answered with an error frame instead of a dropped connection.
     let hard_cap = state.desk.limits().max_frame_bytes * 4;
     let tracker = state.sockets.clone();
     let ws = ws.max_message_size(hard_cap).max_frame_size(hard_cap);
-    match state.rate_limits.admit(peer, &headers) {
+    Ok(match state.rate_limits.admit(peer, &headers) {
         Ok(()) => ws.on_upgrade(move |socket| tracker.track_future(run(socket, state))),
-        Err(reject) => ws.on_upgrade(move |socket| tracker.track_future(refuse(socket, encode(&rejected(reject))))),
+        Err(reject) => ws.on_upgrade(move |socket| {
+            tracker.track_future(refuse(socket, encode(&rejected(reject))))
+        }),
+    })
+}
+
+/// Browsers send the embedding page's origin: the server's own pages and
+/// the configured sites may open the socket, others may not. Clients that
+/// send no origin are not browsers, so there is no page to protect.
+fn check_origin(headers: &HeaderMap, allowed: &[String]) -> Result<(), AppError> {
+    let Some(origin) = headers.get(header::ORIGIN) else {
+        return Ok(());
+    };
+    let origin = origin.to_str().unwrap_or_default();
+    let host = headers
+        .get(header::HOST)
+        .and_then(|h| h.to_str().ok())
+        .unwrap_or_default();
+    let same_origin = origin
+        .split_once("://")
+        .is_some_and(|(_, rest)| rest == host);
+    let listed = allowed
+        .iter()
+        .any(|a| a == "*" || a.trim_end_matches('/').eq_ignore_ascii_case(origin));
+    if same_origin || listed {
+        Ok(())
+    } else {
+        Err(AppError::Forbidden(format!(
+            "pages at {origin} may not open this chat; add the origin to visitors.allowed_origins"
+        )))
     }
 }
 
@@ -52,13 +83,15 @@ async fn run(mut socket: WebSocket, state: AppState) {
     };
     let (id, last_seq) = match greeted {
         Ok(Greeted::Open(id, last_seq)) => (id, last_seq),
-        Ok(Greeted::Broken(reject, code)) => return close_broken(socket, encode(&rejected(reject)), code).await,
+        Ok(Greeted::Broken(reject, code)) => {
+            return close_broken(socket, encode(&rejected(reject)), code).await;
+        }
         Ok(Greeted::Gone) | Err(_) => return,
     };
     let (mut follower, mut rx, backlog) = match Follower::start(&desk, id, last_seq).await {
         Ok(started) => started,
         Err(e) => {
-            send(&mut socket, &error(&e)).await;
+            send(&mut socket, &error(&e, None)).await;
             return;
         }
     };
@@ -72,12 +105,17 @@ async fn run(mut socket: WebSocket, state: AppState) {
         tokio::select! {
             _ = shutdown.changed() => return close_for_restart(socket).await,
             received = rx.recv() => {
-                let events = match follower.on_broadcast(&desk, received).await {
-                    Ok(events) => events,
+                match follower.on_broadcast(&desk, received).await {
+                    Ok(Delivery::Events(events)) => {
+                        for event in events {
+                            if !send(&mut socket, &VisitorUpdate::Event { event }).await { return }
+                        }
+                    }
+                    Ok(Delivery::Signal(Signal::ResponderTyping { name, typing })) => {
+                        if !send(&mut socket, &VisitorUpdate::Typing { name, typing }).await { return }
+                    }
+                    Ok(Delivery::Signal(_)) => {}
                     Err(e) => { tracing::error!(conversation = id, %e, "replay failed"); return }
-                };
-                for event in events {
-                    if !send(&mut socket, &VisitorUpdate::Event { event }).await { return }
                 }
             }
             received = socket.recv() => {
@@ -114,8 +152,16 @@ async fn greet(socket: &mut WebSocket, desk: &Desk, gate: &FrameGate) -> Greeted
     loop {
         let received = socket.recv().await;
         let reply = match receive::<VisitorRequest>(received, gate, max) {
-            Incoming::Request(VisitorRequest::Hello { token, last_seq, page }) => {
-                match desk.open(token.as_deref(), page.as_deref()).await {
+            Incoming::Request(VisitorRequest::Hello {
+                token,
+                last_seq,
+                page,
+                identity,
+            }) => {
+                match desk
+                    .open(token.as_deref(), page.as_deref(), identity.as_ref())
+                    .await
+                {
                     Ok(opened) => {
                         let id = opened.conversation.id;
                         let welcome = VisitorUpdate::Welcome {
@@ -128,10 +174,12 @@ async fn greet(socket: &mut WebSocket, desk: &Desk, gate: &FrameGate) -> Greeted
                             false => Greeted::Gone,
                         };
                     }
-                    Err(e) => error(&e),
+                    Err(e) => error(&e, None),
                 }
             }
-            Incoming::Request(_) => rejected(Reject::new(ErrorCode::HelloFirst, "send hello first")),
+            Incoming::Request(_) => {
+                rejected(Reject::new(ErrorCode::HelloFirst, "send hello first"))
+            }
             Incoming::Bad(reject) => rejected(reject),
             Incoming::Ignore => continue,
             Incoming::Closed => return Greeted::Gone,
@@ -144,43 +192,86 @@ async fn greet(socket: &mut WebSocket, desk: &Desk, gate: &FrameGate) -> Greeted
 }
 
 /// Carries out one request; false when the socket is gone.
-async fn handle(socket: &mut WebSocket, desk: &Desk, id: ConversationId, request: VisitorRequest) -> bool {
+async fn handle(
+    socket: &mut WebSocket,
+    desk: &Desk,
+    id: ConversationId,
+    request: VisitorRequest,
+) -> bool {
     match request {
         VisitorRequest::Hello { .. } => {
-            let reject = Reject::new(ErrorCode::HelloFirst, "hello was already sent on this connection");
+            let reject = Reject::new(
+                ErrorCode::HelloFirst,
+                "hello was already sent on this connection",
+            );
             send(socket, &rejected(reject)).await
         }
         VisitorRequest::Say { client_id, text } => match desk.say(id, &client_id, &text).await {
             Ok(posted) => {
                 // Acknowledge as soon as it is stored; the answer follows.
-                if !send(socket, &VisitorUpdate::Ack { client_id, seq: posted.seq }).await {
+                if !send(
+                    socket,
+                    &VisitorUpdate::Ack {
+                        client_id,
+                        seq: posted.seq,
+                    },
+                )
+                .await
+                {
                     return false;
                 }
-                if posted.fresh {
-                    if let Err(e) = desk.respond(id, posted.seq).await {
-                        tracing::error!(conversation = id, %e, "assistant turn failed");
-                    }
+                if posted.fresh
+                    && let Err(e) = desk.respond(id, posted.seq).await
+                {
+                    tracing::error!(conversation = id, %e, "assistant turn failed");
                 }
                 true
             }
-            Err(e) => send(socket, &error(&e)).await,
+            Err(e) => send(socket, &error(&e, Some(client_id))).await,
         },
-        VisitorRequest::RequestHuman { client_id } => match desk.request_human(id, &client_id).await {
+        VisitorRequest::RequestHuman { client_id } => {
+            match desk.request_human(id, &client_id).await {
+                Ok(seq) => send(socket, &VisitorUpdate::Ack { client_id, seq }).await,
+                Err(e) => send(socket, &error(&e, Some(client_id))).await,
+            }
+        }
+        VisitorRequest::Typing { typing } => {
+            desk.visitor_typing(id, typing);
+            true
+        }
+        VisitorRequest::Read { seq } => match desk.read(id, seq).await {
+            Ok(()) => true,
+            Err(e) => send(socket, &error(&e, None)).await,
+        },
+        VisitorRequest::Rate {
+            client_id,
+            rating,
+            comment,
+        } => match desk.rate(id, &client_id, rating, comment).await {
             Ok(seq) => send(socket, &VisitorUpdate::Ack { client_id, seq }).await,
-            Err(e) => send(socket, &error(&e)).await,
+            Err(e) => send(socket, &error(&e, Some(client_id))).await,
         },
     }
 }
 
-fn error(e: &DeskError) -> VisitorUpdate {
+/// An error frame for a refused request (naming its client id, if any).
+fn error(e: &DeskError, client_id: Option<String>) -> VisitorUpdate {
     if let DeskError::Store(inner) = e {
         tracing::error!(%inner, "visitor request failed");
     }
-    VisitorUpdate::Error { code: e.code(), message: e.to_string() }
+    VisitorUpdate::Error {
+        code: e.code(),
+        message: e.to_string(),
+        client_id,
+    }
 }
 
 fn rejected(reject: Reject) -> VisitorUpdate {
-    VisitorUpdate::Error { code: reject.code, message: reject.message }
+    VisitorUpdate::Error {
+        code: reject.code,
+        message: reject.message,
+        client_id: None,
+    }
 }
 
 async fn send(socket: &mut WebSocket, update: &VisitorUpdate) -> bool {
@@ -189,6 +280,9 @@ async fn send(socket: &mut WebSocket, update: &VisitorUpdate) -> bool {
 
 /// Tells the client to come back: 1012 is "service restart".
 pub(super) async fn close_for_restart(mut socket: WebSocket) {
-    let frame = CloseFrame { code: 1012, reason: "server restarting; reconnect".into() };
+    let frame = CloseFrame {
+        code: 1012,
+        reason: "server restarting; reconnect".into(),
+    };
     let _ = socket.send(Message::Close(Some(frame))).await;
 }

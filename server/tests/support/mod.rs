@@ -32,7 +32,14 @@ impl TestServer {
     pub async fn start() -> Self {
         let dir = tempfile::tempdir().unwrap();
         let db = dir.path().join("baton.db");
-        let mut server = Self::start_on(db, Config { demo: true, ..Config::default() }).await;
+        let mut server = Self::start_on(
+            db,
+            Config {
+                demo: true,
+                ..Config::default()
+            },
+        )
+        .await;
         server._dir = Some(dir);
         server
     }
@@ -59,7 +66,13 @@ impl TestServer {
             .await
             .expect("server runs");
         });
-        let server = Self { addr, db, stop: Some(stop), task: Some(task), _dir: None };
+        let server = Self {
+            addr,
+            db,
+            stop: Some(stop),
+            task: Some(task),
+            _dir: None,
+        };
         server.ready().await;
         server
     }
@@ -71,7 +84,10 @@ impl TestServer {
         let deadline = tokio::time::Instant::now() + DEADLINE;
         let mut tick = tokio::time::interval(Duration::from_millis(10));
         while reqwest::get(&url).await.is_err() {
-            assert!(tokio::time::Instant::now() < deadline, "server did not come up");
+            assert!(
+                tokio::time::Instant::now() < deadline,
+                "server did not come up"
+            );
             tick.tick().await;
         }
     }
@@ -82,7 +98,10 @@ impl TestServer {
             let _ = stop.send(());
         }
         if let Some(task) = self.task.take() {
-            tokio::time::timeout(DEADLINE, task).await.expect("server stops").unwrap();
+            tokio::time::timeout(DEADLINE, task)
+                .await
+                .expect("server stops")
+                .unwrap();
         }
     }
 
@@ -90,8 +109,14 @@ impl TestServer {
     pub async fn login(&self, email: &str, password: &str) -> String {
         let response = self.post_login(email, password).await;
         assert_eq!(response.status(), 200, "login as {email}");
-        let cookie = response.headers()["set-cookie"].to_str().unwrap().to_string();
-        assert!(cookie.contains("HttpOnly") && cookie.contains("SameSite=Strict"), "{cookie}");
+        let cookie = response.headers()["set-cookie"]
+            .to_str()
+            .unwrap()
+            .to_string();
+        assert!(
+            cookie.contains("HttpOnly") && cookie.contains("SameSite=Strict"),
+            "{cookie}"
+        );
         cookie.split(';').next().unwrap().to_string()
     }
 
@@ -105,11 +130,15 @@ impl TestServer {
     }
 
     pub async fn visitor(&self) -> Client<VisitorRequest, VisitorUpdate> {
-        Client::connect(format!("ws://{}/ws/visitor", self.addr), None).await.unwrap()
+        Client::connect(format!("ws://{}/ws/visitor", self.addr), None)
+            .await
+            .unwrap()
     }
 
     pub async fn agent(&self, cookie: &str) -> Client<AgentRequest, AgentUpdate> {
-        Client::connect(format!("ws://{}/ws/agent", self.addr), Some(cookie)).await.unwrap()
+        Client::connect(format!("ws://{}/ws/agent", self.addr), Some(cookie))
+            .await
+            .unwrap()
     }
 }
 
@@ -131,14 +160,20 @@ impl<Req: serde::Serialize, Upd: serde::de::DeserializeOwned + std::fmt::Debug> 
     pub async fn connect(url: String, cookie: Option<&str>) -> Result<Self, tungstenite::Error> {
         let mut request = url.into_client_request()?;
         if let Some(cookie) = cookie {
-            request.headers_mut().insert("cookie", cookie.parse().unwrap());
+            request
+                .headers_mut()
+                .insert("cookie", cookie.parse().unwrap());
         }
         let (ws, _) = tokio_tungstenite::connect_async(request).await?;
-        Ok(Self { ws, _types: std::marker::PhantomData })
+        Ok(Self {
+            ws,
+            _types: std::marker::PhantomData,
+        })
     }
 
     pub async fn send(&mut self, request: &Req) {
-        self.send_raw(Message::text(serde_json::to_string(request).unwrap())).await;
+        self.send_raw(Message::text(serde_json::to_string(request).unwrap()))
+            .await;
     }
 
     pub async fn send_raw(&mut self, message: Message) {
@@ -163,7 +198,9 @@ impl<Req: serde::Serialize, Upd: serde::de::DeserializeOwned + std::fmt::Debug> 
     pub async fn until<T>(&mut self, mut pick: impl FnMut(Upd) -> Option<T>) -> T {
         let deadline = tokio::time::Instant::now() + DEADLINE;
         loop {
-            let frame = tokio::time::timeout_at(deadline, self.next()).await.expect("the expected frame");
+            let frame = tokio::time::timeout_at(deadline, self.next())
+                .await
+                .expect("the expected frame");
             if let Some(found) = pick(frame) {
                 return found;
             }
@@ -173,7 +210,10 @@ impl<Req: serde::Serialize, Upd: serde::de::DeserializeOwned + std::fmt::Debug> 
     /// Waits for the server to close the socket; returns the close code.
     pub async fn closed(&mut self) -> Option<u16> {
         loop {
-            match tokio::time::timeout(DEADLINE, self.ws.next()).await.expect("close within the deadline") {
+            match tokio::time::timeout(DEADLINE, self.ws.next())
+                .await
+                .expect("close within the deadline")
+            {
                 Some(Ok(Message::Close(frame))) => return frame.map(|f| f.code.into()),
                 Some(Ok(_)) => continue,
                 Some(Err(_)) | None => return None,
@@ -189,13 +229,18 @@ impl Client<VisitorRequest, VisitorUpdate> {
             token: token.map(Into::into),
             last_seq,
             page: Some("https://shop.example/boots".into()),
+            identity: None,
         })
         .await;
         self.next().await
     }
 
     pub async fn say(&mut self, client_id: &str, text: &str) -> Seq {
-        self.send(&VisitorRequest::Say { client_id: client_id.into(), text: text.into() }).await;
+        self.send(&VisitorRequest::Say {
+            client_id: client_id.into(),
+            text: text.into(),
+        })
+        .await;
         self.until(|u| match u {
             VisitorUpdate::Ack { client_id: c, seq } if c == client_id => Some(seq),
             VisitorUpdate::Error { message, .. } => panic!("say {client_id}: {message}"),
@@ -207,7 +252,8 @@ impl Client<VisitorRequest, VisitorUpdate> {
     /// Says something the assistant answers, and waits for the answer.
     pub async fn ask(&mut self, client_id: &str, text: &str) -> Event {
         self.say(client_id, text).await;
-        self.event_where(|b| matches!(b, EventBody::Assistant { .. })).await
+        self.event_where(|b| matches!(b, EventBody::Assistant { .. }))
+            .await
     }
 
     /// The next event frame.
@@ -232,7 +278,7 @@ impl Client<VisitorRequest, VisitorUpdate> {
     /// An error frame, for a request that must be refused.
     pub async fn error(&mut self) -> (ErrorCode, String) {
         self.until(|u| match u {
-            VisitorUpdate::Error { code, message } => Some((code, message)),
+            VisitorUpdate::Error { code, message, .. } => Some((code, message)),
             _ => None,
         })
         .await
@@ -250,7 +296,7 @@ impl Client<AgentRequest, AgentUpdate> {
 
     pub async fn error(&mut self) -> (ErrorCode, String) {
         self.until(|u| match u {
-            AgentUpdate::Error { code, message } => Some((code, message)),
+            AgentUpdate::Error { code, message, .. } => Some((code, message)),
             _ => None,
         })
         .await
@@ -268,7 +314,11 @@ impl Client<AgentRequest, AgentUpdate> {
 /// Starts a conversation and returns its token.
 pub async fn new_conversation(visitor: &mut Client<VisitorRequest, VisitorUpdate>) -> String {
     match visitor.hello(None, 0).await {
-        VisitorUpdate::Welcome { token: Some(token), state: ConversationState::Assistant, .. } => token,
+        VisitorUpdate::Welcome {
+            token: Some(token),
+            state: ConversationState::Assistant,
+            ..
+        } => token,
         other => panic!("expected a welcome with a token, got {other:?}"),
     }
 }
@@ -277,7 +327,10 @@ pub async fn new_conversation(visitor: &mut Client<VisitorRequest, VisitorUpdate
 pub async fn full_log(server: &TestServer, token: &str) -> Vec<Event> {
     let mut visitor = server.visitor().await;
     let welcome = visitor.hello(Some(token), 0).await;
-    assert!(matches!(welcome, VisitorUpdate::Welcome { .. }), "{welcome:?}");
+    assert!(
+        matches!(welcome, VisitorUpdate::Welcome { .. }),
+        "{welcome:?}"
+    );
     backlog(&mut visitor).await
 }
 
@@ -290,7 +343,10 @@ pub async fn backlog(visitor: &mut Client<VisitorRequest, VisitorUpdate>) -> Vec
     loop {
         match visitor.next().await {
             VisitorUpdate::Event { event } => events.push(event),
-            VisitorUpdate::Error { code: ErrorCode::BadFrame, .. } => return events,
+            VisitorUpdate::Error {
+                code: ErrorCode::BadFrame,
+                ..
+            } => return events,
             other => panic!("unexpected {other:?}"),
         }
     }

@@ -1,0 +1,564 @@
+//! The team side over real sockets: verified identities, allowed origins,
+//! typing and read receipts, release and transfer, the satisfaction rating,
+//! and sign-in throttling.
+
+mod support;
+
+use baton::config::Visitors;
+use baton_shared::*;
+use support::*;
+use tokio_tungstenite::tungstenite::client::IntoClientRequest;
+
+const MIA: (&str, &str) = ("demo@baton.local", "baton-demo");
+const SECRET: &str = "site-identity-secret";
+
+fn with_identity_secret(require: bool) -> baton::Config {
+    baton::Config {
+        demo: true,
+        visitors: Visitors {
+            identity_secret: Some(SECRET.into()),
+            require_verified_identity: require,
+            ..Visitors::default()
+        },
+        ..baton::Config::default()
+    }
+}
+
+fn claim(tier: &str, hash: Option<String>) -> IdentityClaim {
+    IdentityClaim {
+        user_id: "u-42".into(),
+        name: Some("Ada Lovelace".into()),
+        email: Some("ada@example.com".into()),
+        tier: Some(tier.into()),
+        user_hash: hash,
+    }
+}
+
+async fn hello_as(
+    server: &TestServer,
+    identity: Option<IdentityClaim>,
+) -> (Client<VisitorRequest, VisitorUpdate>, VisitorUpdate) {
+    let mut visitor = server.visitor().await;
+    visitor
+        .send(&VisitorRequest::Hello {
+            token: None,
+            last_seq: 0,
+            page: None,
+            identity,
+        })
+        .await;
+    let welcome = visitor.next().await;
+    (visitor, welcome)
+}
+
+#[tokio::test]
+async fn only_a_verified_identity_counts_for_policy() {
+    let dir = tempfile::tempdir().unwrap();
+    let server = TestServer::start_on(dir.path().join("b.db"), with_identity_secret(false)).await;
+    let mut agent = server.agent(&server.login(MIA.0, MIA.1).await).await;
+    agent.queue().await;
+
+    // A verified tier-1 customer goes straight to a person.
+    let valid = claim("tier-1", Some(baton::identity::user_hash(SECRET, "u-42")));
+    let (mut vip, _) = hello_as(&server, Some(valid)).await;
+    vip.say("m1", "How long does shipping take?").await;
+    vip.event_where(|b| matches!(b, EventBody::HandoffStarted { .. }))
+        .await;
+    let entries = agent
+        .until(|u| match u {
+            AgentUpdate::Queue { entries } if !entries.is_empty() => Some(entries),
+            _ => None,
+        })
+        .await;
+    let identity = entries[0].identity.clone().expect("identity in the queue");
+    assert!(identity.verified);
+    assert_eq!(identity.name.as_deref(), Some("Ada Lovelace"));
+    assert_eq!(entries[0].mechanism, Mechanism::Rule);
+
+    // The same claim with a wrong or missing hash is kept, unverified, and
+    // the assistant answers as for anyone.
+    for hash in [Some(baton::identity::user_hash("guessed", "u-42")), None] {
+        let (mut claimed, _) = hello_as(&server, Some(claim("tier-1", hash))).await;
+        let answer = claimed.ask("m1", "How long does shipping take?").await;
+        assert!(matches!(answer.body, EventBody::Assistant { .. }));
+        claimed
+            .send(&VisitorRequest::RequestHuman {
+                client_id: "b".into(),
+            })
+            .await;
+        claimed
+            .event_where(|b| matches!(b, EventBody::HandoffStarted { .. }))
+            .await;
+    }
+    let entries = agent
+        .until(|u| match u {
+            AgentUpdate::Queue { entries } if entries.len() == 3 => Some(entries),
+            _ => None,
+        })
+        .await;
+    for entry in &entries[1..] {
+        let identity = entry.identity.as_ref().unwrap();
+        assert!(!identity.verified, "{entry:?}");
+        assert_eq!(entry.mechanism, Mechanism::User);
+    }
+
+    // Oversized claims are refused and open nothing.
+    let mut long = claim("tier-1", None);
+    long.user_id = "x".repeat(300);
+    let (_, refused) = hello_as(&server, Some(long)).await;
+    assert!(
+        matches!(
+            refused,
+            VisitorUpdate::Error {
+                code: ErrorCode::Invalid,
+                ..
+            }
+        ),
+        "{refused:?}"
+    );
+}
+
+#[tokio::test]
+async fn a_site_can_require_verified_visitors() {
+    let dir = tempfile::tempdir().unwrap();
+    let server = TestServer::start_on(dir.path().join("b.db"), with_identity_secret(true)).await;
+    for identity in [None, Some(claim("basic", Some("00".repeat(32))))] {
+        let (_, refused) = hello_as(&server, identity).await;
+        assert!(
+            matches!(
+                refused,
+                VisitorUpdate::Error {
+                    code: ErrorCode::Unauthorized,
+                    ..
+                }
+            ),
+            "{refused:?}"
+        );
+    }
+    let valid = claim("basic", Some(baton::identity::user_hash(SECRET, "u-42")));
+    let (_, welcome) = hello_as(&server, Some(valid)).await;
+    assert!(
+        matches!(welcome, VisitorUpdate::Welcome { token: Some(_), .. }),
+        "{welcome:?}"
+    );
+}
+
+#[tokio::test]
+async fn only_allowed_origins_may_open_the_widget_socket() {
+    let dir = tempfile::tempdir().unwrap();
+    let config = baton::Config {
+        visitors: Visitors {
+            allowed_origins: vec!["https://shop.example".into()],
+            ..Visitors::default()
+        },
+        ..baton::Config::default()
+    };
+    let server = TestServer::start_on(dir.path().join("b.db"), config).await;
+    let connect = |origin: String| {
+        let mut request = format!("ws://{}/ws/visitor", server.addr)
+            .into_client_request()
+            .unwrap();
+        request
+            .headers_mut()
+            .insert("origin", origin.parse().unwrap());
+        tokio_tungstenite::connect_async(request)
+    };
+    match connect("https://evil.example".into()).await {
+        Err(tokio_tungstenite::tungstenite::Error::Http(response)) => {
+            assert_eq!(response.status(), 403);
+            let body = String::from_utf8(response.body().clone().unwrap_or_default()).unwrap();
+            assert!(body.contains("allowed_origins"), "{body}");
+        }
+        other => panic!("expected 403, got {:?}", other.map(|_| "a socket")),
+    }
+    assert!(
+        connect("https://shop.example".into()).await.is_ok(),
+        "a listed site"
+    );
+    assert!(
+        connect(format!("http://{}", server.addr)).await.is_ok(),
+        "the server's own pages"
+    );
+}
+
+#[tokio::test]
+async fn typing_and_read_receipts_pass_between_visitor_and_agent() {
+    let server = TestServer::start().await;
+    let mut visitor = server.visitor().await;
+    new_conversation(&mut visitor).await;
+
+    // The assistant "types" while it prepares an answer.
+    visitor
+        .send(&VisitorRequest::Say {
+            client_id: "m1".into(),
+            text: "How long does shipping take?".into(),
+        })
+        .await;
+    let typing = visitor
+        .until(|u| match u {
+            VisitorUpdate::Typing { name, typing } => Some((name, typing)),
+            _ => None,
+        })
+        .await;
+    assert_eq!(typing, ("Nova".to_string(), true));
+    visitor
+        .event_where(|b| matches!(b, EventBody::Assistant { .. }))
+        .await;
+
+    visitor
+        .send(&VisitorRequest::RequestHuman {
+            client_id: "b1".into(),
+        })
+        .await;
+    visitor
+        .event_where(|b| matches!(b, EventBody::HandoffStarted { .. }))
+        .await;
+    let mut agent = server.agent(&server.login(MIA.0, MIA.1).await).await;
+    let id = agent.queue().await[0].conversation;
+    agent
+        .send(&AgentRequest::Watch {
+            conversation: id,
+            last_seq: 0,
+        })
+        .await;
+    agent.detail().await;
+    agent.send(&AgentRequest::Claim { conversation: id }).await;
+    let joined = visitor
+        .event_where(|b| matches!(b, EventBody::AgentJoined { .. }))
+        .await;
+
+    agent
+        .send(&AgentRequest::Typing {
+            conversation: id,
+            typing: true,
+        })
+        .await;
+    let typing = visitor
+        .until(|u| match u {
+            VisitorUpdate::Typing { name, typing } => Some((name, typing)),
+            _ => None,
+        })
+        .await;
+    assert_eq!(typing, ("Mia".to_string(), true));
+
+    visitor.send(&VisitorRequest::Typing { typing: true }).await;
+    let seen = agent
+        .until(|u| match u {
+            AgentUpdate::Typing {
+                conversation,
+                typing,
+            } => Some((conversation, typing)),
+            _ => None,
+        })
+        .await;
+    assert_eq!(seen, (id, true));
+
+    visitor
+        .send(&VisitorRequest::Read { seq: joined.seq })
+        .await;
+    let read = agent
+        .until(|u| match u {
+            AgentUpdate::Read { conversation, seq } => Some((conversation, seq)),
+            _ => None,
+        })
+        .await;
+    assert_eq!(read, (id, joined.seq));
+    // Receipts never move back, nor past the log.
+    visitor.send(&VisitorRequest::Read { seq: 1 }).await;
+    visitor.send(&VisitorRequest::Read { seq: 10_000 }).await;
+    let mut again = server.agent(&server.login(MIA.0, MIA.1).await).await;
+    again.queue().await;
+    again
+        .send(&AgentRequest::Watch {
+            conversation: id,
+            last_seq: 0,
+        })
+        .await;
+    let detail = again.detail().await;
+    assert!(
+        detail.visitor_read >= joined.seq && detail.visitor_read <= joined.seq + 1,
+        "{}",
+        detail.visitor_read
+    );
+}
+
+#[tokio::test]
+async fn release_and_transfer_move_the_conversation_between_people() {
+    let server = TestServer::start().await;
+    let store = baton::store::Store::connect(&format!("sqlite://{}", server.db.display()))
+        .await
+        .unwrap();
+    let leo_ref = baton::team::add_agent(&store, "leo@baton.local", "Leo", "leo-password")
+        .await
+        .unwrap();
+
+    let mut visitor = server.visitor().await;
+    new_conversation(&mut visitor).await;
+    visitor
+        .send(&VisitorRequest::RequestHuman {
+            client_id: "b1".into(),
+        })
+        .await;
+    visitor
+        .event_where(|b| matches!(b, EventBody::HandoffStarted { .. }))
+        .await;
+
+    let mut mia = server.agent(&server.login(MIA.0, MIA.1).await).await;
+    let AgentUpdate::Hello { team, .. } = mia.next().await else {
+        panic!("hello first")
+    };
+    assert_eq!(
+        team.iter().map(|a| a.name.as_str()).collect::<Vec<_>>(),
+        ["Leo", "Mia"]
+    );
+    let id = mia.queue().await[0].conversation;
+    let mut leo = server
+        .agent(&server.login("leo@baton.local", "leo-password").await)
+        .await;
+    leo.queue().await;
+
+    mia.send(&AgentRequest::Claim { conversation: id }).await;
+    visitor
+        .event_where(|b| matches!(b, EventBody::AgentJoined { .. }))
+        .await;
+    mia.send(&AgentRequest::Transfer {
+        conversation: id,
+        to: 999,
+    })
+    .await;
+    assert_eq!(mia.error().await.0, ErrorCode::Invalid, "no such agent");
+    mia.send(&AgentRequest::Transfer {
+        conversation: id,
+        to: leo_ref.id,
+    })
+    .await;
+    let joined = visitor
+        .event_where(|b| matches!(b, EventBody::AgentJoined { .. }))
+        .await;
+    assert_eq!(joined.body, EventBody::AgentJoined { name: "Leo".into() });
+
+    // Now only Leo answers.
+    mia.send(&AgentRequest::Reply {
+        conversation: id,
+        client_id: "r1".into(),
+        text: "hi".into(),
+    })
+    .await;
+    let refused = mia
+        .until(|u| match u {
+            AgentUpdate::Error {
+                code, client_id, ..
+            } => Some((code, client_id)),
+            _ => None,
+        })
+        .await;
+    assert_eq!(
+        refused,
+        (ErrorCode::Conflict, Some("r1".to_string())),
+        "the error names the refused reply"
+    );
+    leo.send(&AgentRequest::Reply {
+        conversation: id,
+        client_id: "r2".into(),
+        text: "Leo here.".into(),
+    })
+    .await;
+    visitor
+        .event_where(|b| matches!(b, EventBody::Agent { name, .. } if name == "Leo"))
+        .await;
+
+    // Leo releases: back in the queue, and anyone may claim it.
+    leo.send(&AgentRequest::Release { conversation: id }).await;
+    let left = visitor
+        .event_where(|b| matches!(b, EventBody::AgentLeft { .. }))
+        .await;
+    assert_eq!(left.body, EventBody::AgentLeft { name: "Leo".into() });
+    let entries = mia
+        .until(|u| match u {
+            AgentUpdate::Queue { entries }
+                if entries.iter().any(|e| e.state == ConversationState::Queued) =>
+            {
+                Some(entries)
+            }
+            _ => None,
+        })
+        .await;
+    assert_eq!(entries[0].agent, None);
+    mia.send(&AgentRequest::Claim { conversation: id }).await;
+    let joined = visitor
+        .event_where(|b| matches!(b, EventBody::AgentJoined { .. }))
+        .await;
+    assert_eq!(joined.body, EventBody::AgentJoined { name: "Mia".into() });
+}
+
+#[tokio::test]
+async fn closing_asks_for_a_rating_that_is_kept_once() {
+    let server = TestServer::start().await;
+    let mut visitor = server.visitor().await;
+    let token = new_conversation(&mut visitor).await;
+
+    // Nothing to rate before the team closes.
+    visitor
+        .send(&VisitorRequest::Rate {
+            client_id: "early".into(),
+            rating: Rating::Good,
+            comment: None,
+        })
+        .await;
+    let (code, _) = visitor.error().await;
+    assert_eq!(code, ErrorCode::Conflict);
+
+    visitor
+        .send(&VisitorRequest::RequestHuman {
+            client_id: "b1".into(),
+        })
+        .await;
+    visitor
+        .event_where(|b| matches!(b, EventBody::HandoffStarted { .. }))
+        .await;
+    let mut agent = server.agent(&server.login(MIA.0, MIA.1).await).await;
+    let id = agent.queue().await[0].conversation;
+    agent.send(&AgentRequest::Claim { conversation: id }).await;
+    agent.send(&AgentRequest::Close { conversation: id }).await;
+    visitor
+        .event_where(|b| matches!(b, EventBody::Closed))
+        .await;
+
+    let rate = VisitorRequest::Rate {
+        client_id: "r1".into(),
+        rating: Rating::Good,
+        comment: Some("Quick and kind".into()),
+    };
+    visitor.send(&rate).await;
+    let seq = visitor
+        .until(|u| match u {
+            VisitorUpdate::Ack { client_id, seq } if client_id == "r1" => Some(seq),
+            _ => None,
+        })
+        .await;
+    // A retry is the same rating; a second rating is refused.
+    visitor.send(&rate).await;
+    let again = visitor
+        .until(|u| match u {
+            VisitorUpdate::Ack { client_id, seq } if client_id == "r1" => Some(seq),
+            _ => None,
+        })
+        .await;
+    assert_eq!(again, seq);
+    visitor
+        .send(&VisitorRequest::Rate {
+            client_id: "r2".into(),
+            rating: Rating::Bad,
+            comment: None,
+        })
+        .await;
+    let refused = visitor
+        .until(|u| match u {
+            VisitorUpdate::Error {
+                code, client_id, ..
+            } => Some((code, client_id)),
+            _ => None,
+        })
+        .await;
+    assert_eq!(refused, (ErrorCode::Conflict, Some("r2".to_string())));
+
+    let log = full_log(&server, &token).await;
+    let rated: Vec<_> = log
+        .iter()
+        .filter(|e| matches!(e.body, EventBody::Rated { .. }))
+        .collect();
+    assert_eq!(rated.len(), 1);
+    assert_eq!(
+        rated[0].body,
+        EventBody::Rated {
+            client_id: "r1".into(),
+            rating: Rating::Good,
+            comment: Some("Quick and kind".into())
+        }
+    );
+}
+
+#[tokio::test]
+async fn sign_in_attempts_are_throttled_per_address() {
+    let server = TestServer::start().await;
+    let mut statuses = Vec::new();
+    for _ in 0..12 {
+        statuses.push(server.post_login(MIA.0, "wrong").await.status().as_u16());
+    }
+    assert_eq!(&statuses[..10], &[401; 10]);
+    assert_eq!(&statuses[10..], &[429, 429], "{statuses:?}");
+    // Even the right password waits now.
+    assert_eq!(server.post_login(MIA.0, MIA.1).await.status(), 429);
+}
+
+#[tokio::test]
+async fn errors_name_the_refused_message() {
+    let server = TestServer::start().await;
+    let mut visitor = server.visitor().await;
+    new_conversation(&mut visitor).await;
+    visitor
+        .send(&VisitorRequest::Say {
+            client_id: "m1".into(),
+            text: " ".into(),
+        })
+        .await;
+    let refused = visitor
+        .until(|u| match u {
+            VisitorUpdate::Error {
+                code, client_id, ..
+            } => Some((code, client_id)),
+            _ => None,
+        })
+        .await;
+    assert_eq!(refused, (ErrorCode::Invalid, Some("m1".to_string())));
+}
+
+#[tokio::test]
+async fn a_new_identity_on_reconnect_reaches_watching_agents() {
+    let dir = tempfile::tempdir().unwrap();
+    let server = TestServer::start_on(dir.path().join("b.db"), with_identity_secret(false)).await;
+    let mut visitor = server.visitor().await;
+    let token = new_conversation(&mut visitor).await;
+    visitor
+        .send(&VisitorRequest::RequestHuman {
+            client_id: "b1".into(),
+        })
+        .await;
+    visitor
+        .event_where(|b| matches!(b, EventBody::HandoffStarted { .. }))
+        .await;
+    let mut agent = server.agent(&server.login(MIA.0, MIA.1).await).await;
+    let id = agent.queue().await[0].conversation;
+    agent
+        .send(&AgentRequest::Watch {
+            conversation: id,
+            last_seq: 0,
+        })
+        .await;
+    assert_eq!(agent.detail().await.identity, None);
+
+    // The visitor signs in on the site; the widget reconnects with who they are.
+    let mut again = server.visitor().await;
+    let valid = claim("basic", Some(baton::identity::user_hash(SECRET, "u-42")));
+    again
+        .send(&VisitorRequest::Hello {
+            token: Some(token),
+            last_seq: 0,
+            page: None,
+            identity: Some(valid),
+        })
+        .await;
+    // Both the open conversation and the queue show it, in either order.
+    let (mut detail, mut queue) = (None, None);
+    while detail.is_none() || queue.is_none() {
+        match agent.next().await {
+            AgentUpdate::Conversation { detail: d } if d.identity.is_some() => detail = d.identity,
+            AgentUpdate::Queue { entries } if entries[0].identity.is_some() => {
+                queue = entries[0].identity.clone()
+            }
+            _ => {}
+        }
+    }
+    assert!(detail.unwrap().verified);
+    assert_eq!(queue.unwrap().name.as_deref(), Some("Ada Lovelace"));
+}
