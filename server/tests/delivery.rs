@@ -195,3 +195,57 @@ async fn conversations_survive_a_restart_and_sockets_are_told_to_reconnect() {
     let server = TestServer::start_on(db, config()).await;
     assert_eq!(full_log(&server, &token).await, before);
 }
+
+#[tokio::test]
+async fn a_turn_left_unanswered_by_a_crash_is_answered_when_the_visitor_returns() {
+    let server = TestServer::start().await;
+    let mut visitor = server.visitor().await;
+    let token = new_conversation(&mut visitor).await;
+    drop(visitor);
+
+    // As if the server died after acknowledging this message and before the
+    // assistant's turn: stored, unanswered.
+    let store = baton::store::Store::connect(&format!("sqlite://{}", server.db.display()))
+        .await
+        .unwrap();
+    let row = store
+        .conversation_by_token(&baton::secret::digest(&token))
+        .await
+        .unwrap()
+        .unwrap();
+    let body = EventBody::Visitor {
+        client_id: "m1".into(),
+        text: "How long does shipping take?".into(),
+    };
+    store
+        .append(
+            row.id,
+            baton::store::Guard::ANY,
+            baton::store::Transition::Keep,
+            &[body],
+            baton::store::HandoffWrite::None,
+            0,
+        )
+        .await
+        .unwrap();
+
+    let mut back = server.visitor().await;
+    back.hello(Some(&token), 1).await;
+    let answer = back.event().await;
+    assert!(
+        matches!(&answer.body, EventBody::Assistant { text, .. } if text.contains("business days")),
+        "{answer:?}"
+    );
+
+    // Answered once, however many times the visitor comes back.
+    let mut again = server.visitor().await;
+    again.hello(Some(&token), 0).await;
+    let log = full_log(&server, &token).await;
+    assert_eq!(
+        log.iter()
+            .filter(|e| matches!(e.body, EventBody::Assistant { .. }))
+            .count(),
+        1,
+        "{log:?}"
+    );
+}

@@ -562,3 +562,65 @@ async fn a_new_identity_on_reconnect_reaches_watching_agents() {
     assert!(detail.unwrap().verified);
     assert_eq!(queue.unwrap().name.as_deref(), Some("Ada Lovelace"));
 }
+
+#[tokio::test]
+async fn out_of_hours_the_handoff_still_happens_and_says_when_people_are_back() {
+    // Today (and the days either side, should the test straddle midnight)
+    // are holidays in Berlin: the team is away.
+    let today = jiff::Zoned::now().in_tz("Europe/Berlin").unwrap().date();
+    let holidays: Vec<String> = [-1, 0, 1]
+        .iter()
+        .map(|d| {
+            today
+                .checked_add(jiff::Span::new().days(*d))
+                .unwrap()
+                .to_string()
+        })
+        .collect();
+    let toml = format!("demo = true\n[policy.business_hours]\nholidays = {holidays:?}\n");
+    let away: baton::Config = toml::from_str(&toml).unwrap();
+    away.validate().unwrap();
+    let always_in: baton::Config =
+        toml::from_str("demo = true\n[policy.business_hours]\nenabled = false\n").unwrap();
+
+    for (config, out_of_hours) in [(away, true), (always_in, false)] {
+        let dir = tempfile::tempdir().unwrap();
+        let server = TestServer::start_on(dir.path().join("b.db"), config).await;
+        let mut visitor = server.visitor().await;
+        new_conversation(&mut visitor).await;
+        visitor
+            .send(&VisitorRequest::RequestHuman {
+                client_id: "b1".into(),
+            })
+            .await;
+        let notice = visitor
+            .event_where(|b| matches!(b, EventBody::HandoffStarted { .. }))
+            .await;
+        let EventBody::HandoffStarted { notice } = notice.body else {
+            unreachable!()
+        };
+        assert_eq!(
+            notice.contains("away right now and back"),
+            out_of_hours,
+            "{notice}"
+        );
+
+        let mut agent = server.agent(&server.login(MIA.0, MIA.1).await).await;
+        let entry = agent.queue().await.remove(0);
+        assert_eq!(entry.out_of_hours, out_of_hours, "the queue marks it");
+        agent
+            .send(&AgentRequest::Watch {
+                conversation: entry.conversation,
+                last_seq: 0,
+            })
+            .await;
+        let brief = agent.detail().await.brief.unwrap();
+        assert_eq!(brief.out_of_hours.is_some(), out_of_hours);
+        if let Some(back) = brief.out_of_hours {
+            assert!(
+                back.contains("(Europe/Berlin)") && notice.contains(&back),
+                "{back} / {notice}"
+            );
+        }
+    }
+}

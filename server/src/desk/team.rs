@@ -64,10 +64,7 @@ impl Desk {
         let left = EventBody::AgentLeft {
             name: agent.name.clone(),
         };
-        let guard = Guard {
-            states: &[Human],
-            agent: Some(agent.id),
-        };
+        let guard = Guard::held_by(&[Human], agent.id);
         match self
             .commit(
                 id,
@@ -103,10 +100,7 @@ impl Desk {
         let joined = EventBody::AgentJoined {
             name: target.name.clone(),
         };
-        let guard = Guard {
-            states: &[Human],
-            agent: Some(agent.id),
-        };
+        let guard = Guard::held_by(&[Human], agent.id);
         let appended = self
             .commit(
                 id,
@@ -160,10 +154,7 @@ impl Desk {
             client_id: client_id.into(),
             text: text.into(),
         };
-        let guard = Guard {
-            states: &[Human],
-            agent: Some(agent.id),
-        };
+        let guard = Guard::held_by(&[Human], agent.id);
         match self
             .commit(
                 id,
@@ -223,29 +214,24 @@ impl Desk {
         verb: &str,
     ) -> Result<(), DeskError> {
         let bodies = [body];
-        for guard in [
-            Guard::in_states(&[Queued]),
-            Guard {
-                states: &[Human],
-                agent: Some(agent.id),
-            },
-        ] {
-            let appended = self
-                .commit(
-                    id,
-                    guard,
-                    Transition::To(to, None),
-                    &bodies,
-                    HandoffWrite::Ended(outcome),
-                )
-                .await?;
-            match appended {
-                Appended::Refused(row) if row.state == Human && guard.agent.is_none() => continue,
-                Appended::Refused(row) => return Err(refusal(&row, verb)),
-                _ => return Ok(()),
-            }
+        let end = |guard| {
+            self.commit(
+                id,
+                guard,
+                Transition::To(to, None),
+                &bodies,
+                HandoffWrite::Ended(outcome),
+            )
+        };
+        let mut appended = end(Guard::in_states(&[Queued])).await?;
+        if matches!(&appended, Appended::Refused(row) if row.state == Human) {
+            // Held by someone: only they may end it.
+            appended = end(Guard::held_by(&[Human], agent.id)).await?;
         }
-        unreachable!("the second guard either applies or refuses")
+        match appended {
+            Appended::Refused(row) => Err(refusal(&row, verb)),
+            _ => Ok(()),
+        }
     }
 }
 

@@ -183,6 +183,7 @@ impl Desk {
         }
 
         let events = self.events_after(id, 0).await?;
+        let read_at = events.last().map_or(0, |e| e.seq);
         let (history, turn) = exchanges(&events, Some(seq));
         let Some(turn) = turn else { return Ok(()) };
         let situation = self.situation(&history, &row);
@@ -231,16 +232,38 @@ impl Desk {
             articles: candidate.articles,
             confidence: Some(candidate.confidence),
         };
-        // Refused means the visitor pressed the button meanwhile: the team
-        // has the conversation now, so the draft is dropped.
+        // Only onto the log it was drafted from: if anything came in
+        // meanwhile (the button, a newer message, the same turn answered by
+        // another connection), this draft is stale and dropped.
         self.commit(
             id,
-            Guard::in_states(&[Assistant]),
+            Guard::in_states(&[Assistant]).unchanged_since(read_at),
             Transition::Keep,
             &[answer],
             HandoffWrite::None,
         )
         .await?;
+        Ok(())
+    }
+
+    /// A turn stored but never answered — the server stopped between the
+    /// two — is still owed: taken when the visitor is back.
+    pub async fn answer_pending(&self, id: ConversationId) -> Result<(), DeskError> {
+        let row = self.row(id).await?;
+        if !matches!(row.state, Assistant | Closed) {
+            return Ok(());
+        }
+        let last = self
+            .events_after(id, row.last_seq.saturating_sub(1))
+            .await?;
+        if let Some(Event {
+            seq,
+            body: EventBody::Visitor { .. },
+            ..
+        }) = last.last()
+        {
+            self.respond(id, *seq).await?;
+        }
         Ok(())
     }
 

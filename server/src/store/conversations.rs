@@ -29,12 +29,14 @@ pub struct ConversationRow {
     pub visitor_read: Seq,
 }
 
-/// When a change is allowed: the conversation is in one of `states` and,
-/// if `agent` is set, held by that agent.
+/// When a change is allowed: the conversation is in one of `states`; if
+/// `agent` is set, held by that agent; if `since` is set, nothing was
+/// appended after that seq.
 #[derive(Debug, Clone, Copy)]
 pub struct Guard<'a> {
     pub states: &'a [ConversationState],
     pub agent: Option<AgentId>,
+    pub since: Option<Seq>,
 }
 
 impl Guard<'_> {
@@ -46,12 +48,32 @@ impl Guard<'_> {
             ConversationState::Closed,
         ],
         agent: None,
+        since: None,
     };
 
     pub fn in_states(states: &[ConversationState]) -> Guard<'_> {
         Guard {
             states,
             agent: None,
+            since: None,
+        }
+    }
+
+    /// In one of `states` and held by `agent`.
+    pub fn held_by(states: &[ConversationState], agent: AgentId) -> Guard<'_> {
+        Guard {
+            states,
+            agent: Some(agent),
+            since: None,
+        }
+    }
+
+    /// And nothing appended after `seq`: a change decided on the log as it
+    /// was then is still right.
+    pub fn unchanged_since(self, seq: Seq) -> Self {
+        Guard {
+            since: Some(seq),
+            ..self
         }
     }
 }
@@ -359,9 +381,14 @@ async fn advance(
     } else {
         ""
     };
+    let since_guard = if guard.since.is_some() {
+        " AND last_seq = ?"
+    } else {
+        ""
+    };
     let sql = format!(
         "UPDATE conversations SET last_seq = last_seq + ?, updated_at = ?{set_state} \
-         WHERE id = ? AND state IN ({states}){agent_guard} RETURNING last_seq"
+         WHERE id = ? AND state IN ({states}){agent_guard}{since_guard} RETURNING last_seq"
     );
     let mut query = sqlx::query_scalar::<_, i64>(&sql).bind(n as i64).bind(now);
     if let Some(state) = new_state {
@@ -370,6 +397,9 @@ async fn advance(
     query = query.bind(id);
     if let Some(agent) = guard.agent {
         query = query.bind(agent);
+    }
+    if let Some(since) = guard.since {
+        query = query.bind(since as i64);
     }
     Ok(query.fetch_optional(&mut **tx).await?.map(|s| s as Seq))
 }

@@ -100,6 +100,9 @@ async fn run(mut socket: WebSocket, state: AppState) {
             return;
         }
     }
+    if let Err(e) = desk.answer_pending(id).await {
+        tracing::error!(conversation = id, %e, "owed assistant turn failed");
+    }
 
     loop {
         tokio::select! {

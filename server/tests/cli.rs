@@ -1,5 +1,8 @@
-//! `baton eval` as CI and people run it: the real binary on the repository's
-//! copies of the shared knowledge base and sample cases.
+//! The `baton` command as people and CI run it: `eval` on the repository's
+//! copies of the shared knowledge base and sample cases, invalid config
+//! refused at start, and `agent add`.
+
+mod support;
 
 use std::path::{Path, PathBuf};
 use std::process::Command;
@@ -99,4 +102,84 @@ fn check_fails_on_a_mismatch_and_bad_lines_are_named() {
         "{}",
         String::from_utf8_lossy(&out.stderr)
     );
+}
+
+#[test]
+fn invalid_config_stops_the_server_naming_the_key() {
+    let dir = tempfile::tempdir().unwrap();
+    let cases = [
+        ("[assistant]\nnmae = \"x\"\n", "nmae"),
+        (
+            "[policy.business_hours]\ntime_zone = \"Europe/Berln\"\n",
+            "policy.business_hours.time_zone",
+        ),
+        (
+            "[policy]\nconfidence_threshold = 1.5\n",
+            "confidence_threshold",
+        ),
+        (
+            "[visitors]\nallowed_origins = [\"shop.example/path\"]\n",
+            "visitors.allowed_origins",
+        ),
+    ];
+    for (i, (toml, key)) in cases.into_iter().enumerate() {
+        let path = dir.path().join(format!("bad-{i}.toml"));
+        std::fs::write(&path, format!("listen = \"127.0.0.1:0\"\n{toml}")).unwrap();
+        let out = Command::new(env!("CARGO_BIN_EXE_baton"))
+            .arg("serve")
+            .arg("--config")
+            .arg(&path)
+            .output()
+            .unwrap();
+        assert!(!out.status.success(), "{toml}");
+        let stderr = String::from_utf8_lossy(&out.stderr);
+        assert!(stderr.contains(key), "{key} not named in: {stderr}");
+    }
+}
+
+#[tokio::test]
+async fn an_agent_added_on_the_command_line_can_sign_in() {
+    use std::io::Write;
+    let dir = tempfile::tempdir().unwrap();
+    let db = dir.path().join("b.db");
+    let add = |password: &'static str| {
+        let mut child = Command::new(env!("CARGO_BIN_EXE_baton"))
+            .args([
+                "agent",
+                "add",
+                "--email",
+                "Ana@Example.com",
+                "--name",
+                "Ana",
+            ])
+            .env("BATON_DATABASE_URL", format!("sqlite://{}", db.display()))
+            .stdin(std::process::Stdio::piped())
+            .stdout(std::process::Stdio::piped())
+            .stderr(std::process::Stdio::piped())
+            .spawn()
+            .unwrap();
+        child
+            .stdin
+            .take()
+            .unwrap()
+            .write_all(password.as_bytes())
+            .unwrap();
+        child.wait_with_output().unwrap()
+    };
+    let short = add("short\n");
+    assert!(!short.status.success());
+    assert!(String::from_utf8_lossy(&short.stderr).contains("at least 8"));
+    let added = add("a long enough password\n");
+    assert!(
+        added.status.success(),
+        "{}",
+        String::from_utf8_lossy(&added.stderr)
+    );
+    let again = add("a long enough password\n");
+    assert!(String::from_utf8_lossy(&again.stderr).contains("already exists"));
+
+    let server = support::TestServer::start_on(db, baton::Config::default()).await;
+    server
+        .login("ana@example.com", "a long enough password")
+        .await;
 }
