@@ -66,12 +66,6 @@ impl Server {
     /// The same, with changes to the configuration.
     pub async fn start_with(configure: impl FnOnce(&mut baton::Config)) -> Self {
         let assets = assets_dir();
-        assert!(
-            assets.join("widget").is_dir() && assets.join("console").is_dir(),
-            "the widget and console are not built in {}: run `cargo xtask build` \
-             (or set BATON_ASSETS_DIR)",
-            assets.display()
-        );
         let dir = tempfile::tempdir().unwrap();
         let mut config = baton::Config {
             database_url: format!("sqlite://{}", dir.path().join("baton.db").display()),
@@ -122,10 +116,19 @@ impl Drop for Server {
     }
 }
 
-fn assets_dir() -> PathBuf {
-    std::env::var_os("BATON_ASSETS_DIR")
+/// The built widget and console (`cargo xtask build`), or
+/// `BATON_ASSETS_DIR`.
+pub fn assets_dir() -> PathBuf {
+    let assets = std::env::var_os("BATON_ASSETS_DIR")
         .map(PathBuf::from)
-        .unwrap_or_else(|| PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../dist"))
+        .unwrap_or_else(|| PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../dist"));
+    assert!(
+        assets.join("widget").is_dir() && assets.join("console").is_dir(),
+        "the widget and console are not built in {}: run `cargo xtask build` \
+         (or set BATON_ASSETS_DIR)",
+        assets.display()
+    );
+    assets
 }
 
 /// A chromedriver process; each [`Browser`] it opens is a separate
@@ -290,6 +293,27 @@ impl Browser {
             entries.push((author, name, text));
         }
         entries
+    }
+
+    /// Opens the page at `url` and the chat on it.
+    pub async fn open_widget(&self, url: &str) {
+        self.goto(url).await;
+        self.widget("[data-baton=launcher]")
+            .await
+            .click()
+            .await
+            .unwrap();
+        self.widget("[data-baton=panel]").await;
+    }
+
+    /// Types a message into the widget and sends it with Enter.
+    pub async fn type_message(&self, text: &str) {
+        let input = self.widget("[data-baton=input]").await;
+        input.send_keys(text).await.unwrap();
+        input
+            .send_keys(&fantoccini::key::Key::Enter.to_string())
+            .await
+            .unwrap();
     }
 
     /// Signs in to the console as an agent and waits for the queue.

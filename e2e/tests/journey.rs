@@ -7,7 +7,6 @@
 //! `cargo xtask build`; `cargo xtask test` does both).
 
 use baton_e2e::{Browser, Driver, Server, eventually};
-use fantoccini::key::Key;
 
 const ASSISTANT: &str = "Nova";
 const AGENT: &str = "Mia";
@@ -20,18 +19,11 @@ async fn a_visitor_is_handed_to_a_person_and_back_without_a_seam() {
     let agent = driver.browser(1400, 900).await;
 
     // The site's one script tag draws a launcher; opening it loads the widget.
-    visitor.goto(&server.url("/")).await;
-    visitor
-        .widget("[data-baton=launcher]")
-        .await
-        .click()
-        .await
-        .unwrap();
-    visitor.widget("[data-baton=panel]").await;
+    visitor.open_widget(&server.url("/")).await;
     assert_responder(&visitor, ASSISTANT).await;
 
     // The assistant answers a knowledge-base question.
-    ask(&visitor, "How long does shipping take?").await;
+    visitor.type_message("How long does shipping take?").await;
     visitor
         .widget_text_until(
             "[data-baton=message][data-author=assistant]",
@@ -154,7 +146,9 @@ async fn a_visitor_is_handed_to_a_person_and_back_without_a_seam() {
         .await
         .unwrap();
     assert_responder(&visitor, ASSISTANT).await;
-    ask(&visitor, "Which payment methods do you accept?").await;
+    visitor
+        .type_message("Which payment methods do you accept?")
+        .await;
     visitor
         .widget_text_until(
             "[data-baton=message][data-author=assistant]",
@@ -198,12 +192,6 @@ async fn a_visitor_is_handed_to_a_person_and_back_without_a_seam() {
 
     visitor.close().await;
     agent.close().await;
-}
-
-async fn ask(visitor: &Browser, question: &str) {
-    let input = visitor.widget("[data-baton=input]").await;
-    input.send_keys(question).await.unwrap();
-    input.send_keys(&Key::Enter.to_string()).await.unwrap();
 }
 
 async fn assert_responder(visitor: &Browser, name: &str) {

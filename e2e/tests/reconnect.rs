@@ -8,26 +8,10 @@
 //! Run alone: `cargo test -p baton-e2e --test reconnect` (after
 //! `cargo xtask build`; `cargo xtask test` does both).
 
-use std::path::PathBuf;
-
 use baton_e2e::child::ChildServer;
 use baton_e2e::wire::{login, read_all_logs};
-use baton_e2e::{Browser, Driver, eventually};
+use baton_e2e::{Browser, Driver, assets_dir, eventually};
 use baton_shared::EventBody;
-use fantoccini::key::Key;
-
-/// The built widget, as `Server::start` finds it.
-fn assets_dir() -> PathBuf {
-    let assets = std::env::var_os("BATON_ASSETS_DIR")
-        .map(PathBuf::from)
-        .unwrap_or_else(|| PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../dist"));
-    assert!(
-        assets.join("widget").is_dir(),
-        "the widget is not built in {}: run `cargo xtask build` (or set BATON_ASSETS_DIR)",
-        assets.display()
-    );
-    assets
-}
 
 enum Stop {
     Kill,
@@ -44,15 +28,8 @@ async fn the_widget_keeps_its_transcript_and_delivers_what_was_typed_while_the_s
     let driver = Driver::start().await;
     let visitor = driver.browser(1280, 900).await;
 
-    visitor.goto(&server.url("/")).await;
-    visitor
-        .widget("[data-baton=launcher]")
-        .await
-        .click()
-        .await
-        .unwrap();
-    visitor.widget("[data-baton=panel]").await;
-    send(&visitor, "How long does shipping take?").await;
+    visitor.open_widget(&server.url("/")).await;
+    visitor.type_message("How long does shipping take?").await;
     answered(&visitor, "business days").await;
     let mut before = settled(&visitor, 2).await;
 
@@ -91,7 +68,7 @@ async fn the_widget_keeps_its_transcript_and_delivers_what_was_typed_while_the_s
         );
 
         // Typed while the server is away: shown at once, pending.
-        send(&visitor, question).await;
+        visitor.type_message(question).await;
         let pending = "[data-baton=message][data-author=visitor][data-pending=true]";
         visitor
             .widget_text_until(pending, "the message shown as pending", |t| {
@@ -156,12 +133,6 @@ async fn the_widget_keeps_its_transcript_and_delivers_what_was_typed_while_the_s
     assert_eq!(shown.len(), log.len(), "one line per event: {shown:?}");
 
     visitor.close().await;
-}
-
-async fn send(visitor: &Browser, text: &str) {
-    let input = visitor.widget("[data-baton=input]").await;
-    input.send_keys(text).await.unwrap();
-    input.send_keys(&Key::Enter.to_string()).await.unwrap();
 }
 
 async fn answered(visitor: &Browser, fragment: &str) {

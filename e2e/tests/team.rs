@@ -9,30 +9,12 @@ use std::time::Duration;
 
 use axum::routing::post;
 use baton::config::{Webhook, WebhookFormat};
-use baton_e2e::{Browser, Driver, Server, eventually};
-use fantoccini::key::Key;
+use baton_e2e::{Driver, Server, eventually};
 use tokio::net::TcpListener;
 use tokio::sync::mpsc;
 
 const XSS_VISITOR: &str = r#"<img src=x onerror="window.__xss='img'"><script>window.__xss='script'</script> is this safe?"#;
 const XSS_AGENT: &str = r#"<b>bold</b><img src=x onerror="window.__xss='reply'">"#;
-
-async fn open_widget(visitor: &Browser, server: &Server) {
-    visitor.goto(&server.url("/")).await;
-    visitor
-        .widget("[data-baton=launcher]")
-        .await
-        .click()
-        .await
-        .unwrap();
-    visitor.widget("[data-baton=panel]").await;
-}
-
-async fn say(visitor: &Browser, text: &str) {
-    let input = visitor.widget("[data-baton=input]").await;
-    input.send_keys(text).await.unwrap();
-    input.send_keys(&Key::Enter.to_string()).await.unwrap();
-}
 
 #[tokio::test]
 async fn one_agent_wins_the_claim_and_typed_markup_stays_text() {
@@ -51,8 +33,8 @@ async fn one_agent_wins_the_claim_and_typed_markup_stays_text() {
     );
 
     // The visitor's markup is shown literally (and, unanswerable, goes to a person).
-    open_widget(&visitor, &server).await;
-    say(&visitor, XSS_VISITOR).await;
+    visitor.open_widget(&server.url("/")).await;
+    visitor.type_message(XSS_VISITOR).await;
     visitor
         .widget_text_until(
             "[data-baton=message][data-author=visitor]",
@@ -185,7 +167,7 @@ async fn the_resume_link_from_a_notification_hands_back_to_the_assistant() {
 
     let driver = Driver::start().await;
     let visitor = driver.browser(1280, 900).await;
-    open_widget(&visitor, &server).await;
+    visitor.open_widget(&server.url("/")).await;
     visitor
         .widget("[data-baton=human]")
         .await
@@ -228,7 +210,9 @@ async fn the_resume_link_from_a_notification_hands_back_to_the_assistant() {
             t.trim() == "Nova"
         })
         .await;
-    say(&visitor, "Which payment methods do you accept?").await;
+    visitor
+        .type_message("Which payment methods do you accept?")
+        .await;
     visitor
         .widget_text_until(
             "[data-baton=message][data-author=assistant]",

@@ -95,14 +95,7 @@ async fn two_agents_claim_at_once_and_exactly_one_wins() {
 
     let mut visitor = server.visitor().await;
     let token = new_conversation(&mut visitor).await;
-    visitor
-        .send(&VisitorRequest::RequestHuman {
-            client_id: "b1".into(),
-        })
-        .await;
-    visitor
-        .event_where(|b| matches!(b, EventBody::HandoffStarted { .. }))
-        .await;
+    visitor.press_human().await;
 
     let mut mia = server.agent(&server.login(MIA.0, MIA.1).await).await;
     let mut leo = server

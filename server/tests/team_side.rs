@@ -81,14 +81,7 @@ async fn only_a_verified_identity_counts_for_policy() {
         let (mut claimed, _) = hello_as(&server, Some(claim("tier-1", hash))).await;
         let answer = claimed.ask("m1", "How long does shipping take?").await;
         assert!(matches!(answer.body, EventBody::Assistant { .. }));
-        claimed
-            .send(&VisitorRequest::RequestHuman {
-                client_id: "b".into(),
-            })
-            .await;
-        claimed
-            .event_where(|b| matches!(b, EventBody::HandoffStarted { .. }))
-            .await;
+        claimed.press_human().await;
     }
     let entries = agent
         .until(|u| match u {
@@ -205,14 +198,7 @@ async fn typing_and_read_receipts_pass_between_visitor_and_agent() {
         .event_where(|b| matches!(b, EventBody::Assistant { .. }))
         .await;
 
-    visitor
-        .send(&VisitorRequest::RequestHuman {
-            client_id: "b1".into(),
-        })
-        .await;
-    visitor
-        .event_where(|b| matches!(b, EventBody::HandoffStarted { .. }))
-        .await;
+    visitor.press_human().await;
     let mut agent = server.agent(&server.login(MIA.0, MIA.1).await).await;
     let id = agent.queue().await[0].conversation;
     agent
@@ -294,14 +280,7 @@ async fn release_and_transfer_move_the_conversation_between_people() {
 
     let mut visitor = server.visitor().await;
     new_conversation(&mut visitor).await;
-    visitor
-        .send(&VisitorRequest::RequestHuman {
-            client_id: "b1".into(),
-        })
-        .await;
-    visitor
-        .event_where(|b| matches!(b, EventBody::HandoffStarted { .. }))
-        .await;
+    visitor.press_human().await;
 
     let mut mia = server.agent(&server.login(MIA.0, MIA.1).await).await;
     let AgentUpdate::Hello { team, .. } = mia.next().await else {
@@ -408,14 +387,7 @@ async fn closing_asks_for_a_rating_that_is_kept_once() {
     let (code, _) = visitor.error().await;
     assert_eq!(code, ErrorCode::Conflict);
 
-    visitor
-        .send(&VisitorRequest::RequestHuman {
-            client_id: "b1".into(),
-        })
-        .await;
-    visitor
-        .event_where(|b| matches!(b, EventBody::HandoffStarted { .. }))
-        .await;
+    visitor.press_human().await;
     let mut agent = server.agent(&server.login(MIA.0, MIA.1).await).await;
     let id = agent.queue().await[0].conversation;
     agent.send(&AgentRequest::Claim { conversation: id }).await;
@@ -519,14 +491,7 @@ async fn a_new_identity_on_reconnect_reaches_watching_agents() {
     let server = TestServer::start_on(dir.path().join("b.db"), with_identity_secret(false)).await;
     let mut visitor = server.visitor().await;
     let token = new_conversation(&mut visitor).await;
-    visitor
-        .send(&VisitorRequest::RequestHuman {
-            client_id: "b1".into(),
-        })
-        .await;
-    visitor
-        .event_where(|b| matches!(b, EventBody::HandoffStarted { .. }))
-        .await;
+    visitor.press_human().await;
     let mut agent = server.agent(&server.login(MIA.0, MIA.1).await).await;
     let id = agent.queue().await[0].conversation;
     agent

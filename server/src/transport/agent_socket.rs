@@ -23,7 +23,7 @@ use tokio_stream::wrappers::errors::BroadcastStreamRecvError;
 
 use super::AppState;
 use super::follow::{Delivery, Follower};
-use super::frames::{Incoming, Reject, close_broken, encode, receive};
+use super::frames::{ErrorFrame, Incoming, Reject, close_broken, encode, receive, send};
 use super::http::{AppError, signed_in_agent};
 use super::limits::refuse;
 use super::visitor_socket::close_for_restart;
@@ -234,26 +234,10 @@ async fn send_queue(socket: &mut WebSocket, desk: &Desk) -> bool {
     }
 }
 
-/// An error frame for a refused request (naming its client id, if any).
 fn error(e: &DeskError, client_id: Option<String>) -> AgentUpdate {
-    if let DeskError::Store(inner) = e {
-        tracing::error!(%inner, "agent request failed");
-    }
-    AgentUpdate::Error {
-        code: e.code(),
-        message: e.to_string(),
-        client_id,
-    }
+    AgentUpdate::refused(e, client_id)
 }
 
 fn rejected(reject: Reject) -> AgentUpdate {
-    AgentUpdate::Error {
-        code: reject.code,
-        message: reject.message,
-        client_id: None,
-    }
-}
-
-async fn send(socket: &mut WebSocket, update: &AgentUpdate) -> bool {
-    socket.send(encode(update)).await.is_ok()
+    AgentUpdate::rejected(reject)
 }

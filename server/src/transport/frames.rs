@@ -4,11 +4,12 @@
 //! client — and never reaches the desk.
 
 use axum::extract::ws::{CloseFrame, Message, Utf8Bytes, WebSocket};
-use baton_shared::ErrorCode;
+use baton_shared::{AgentUpdate, ErrorCode, VisitorUpdate};
 use serde::Serialize;
 use serde::de::DeserializeOwned;
 
 use super::limits::FrameGate;
+use crate::desk::DeskError;
 
 /// Why a frame was not accepted.
 #[derive(Debug, Clone, PartialEq)]
@@ -148,6 +149,49 @@ pub fn decode_bytes<T: DeserializeOwned>(payload: &[u8], max_bytes: usize) -> Re
 pub fn encode<T: Serialize>(frame: &T) -> Message {
     let json = serde_json::to_string(frame).expect("server frames serialise");
     Message::Text(Utf8Bytes::from(json))
+}
+
+/// Sends one frame; false when the socket is gone.
+pub async fn send<T: Serialize>(socket: &mut WebSocket, frame: &T) -> bool {
+    socket.send(encode(frame)).await.is_ok()
+}
+
+/// The server frames of either socket that can carry an error.
+pub trait ErrorFrame: Sized {
+    fn error_frame(code: ErrorCode, message: String, client_id: Option<String>) -> Self;
+
+    /// A request the desk refused (naming its client id, if it had one).
+    fn refused(e: &DeskError, client_id: Option<String>) -> Self {
+        if let DeskError::Store(inner) = e {
+            tracing::error!(%inner, "request failed");
+        }
+        Self::error_frame(e.code(), e.to_string(), client_id)
+    }
+
+    /// A frame that never reached the desk.
+    fn rejected(reject: Reject) -> Self {
+        Self::error_frame(reject.code, reject.message, None)
+    }
+}
+
+impl ErrorFrame for VisitorUpdate {
+    fn error_frame(code: ErrorCode, message: String, client_id: Option<String>) -> Self {
+        Self::Error {
+            code,
+            message,
+            client_id,
+        }
+    }
+}
+
+impl ErrorFrame for AgentUpdate {
+    fn error_frame(code: ErrorCode, message: String, client_id: Option<String>) -> Self {
+        Self::Error {
+            code,
+            message,
+            client_id,
+        }
+    }
 }
 
 #[cfg(test)]

@@ -16,7 +16,7 @@ use baton_shared::{ConversationId, ErrorCode, VisitorRequest, VisitorUpdate};
 
 use super::AppState;
 use super::follow::{Delivery, Follower};
-use super::frames::{Incoming, Reject, close_broken, encode, receive};
+use super::frames::{ErrorFrame, Incoming, Reject, close_broken, encode, receive, send};
 use super::http::AppError;
 use super::limits::{FrameGate, refuse};
 use crate::desk::{Desk, DeskError, Signal};
@@ -257,28 +257,12 @@ async fn handle(
     }
 }
 
-/// An error frame for a refused request (naming its client id, if any).
 fn error(e: &DeskError, client_id: Option<String>) -> VisitorUpdate {
-    if let DeskError::Store(inner) = e {
-        tracing::error!(%inner, "visitor request failed");
-    }
-    VisitorUpdate::Error {
-        code: e.code(),
-        message: e.to_string(),
-        client_id,
-    }
+    VisitorUpdate::refused(e, client_id)
 }
 
 fn rejected(reject: Reject) -> VisitorUpdate {
-    VisitorUpdate::Error {
-        code: reject.code,
-        message: reject.message,
-        client_id: None,
-    }
-}
-
-async fn send(socket: &mut WebSocket, update: &VisitorUpdate) -> bool {
-    socket.send(encode(update)).await.is_ok()
+    VisitorUpdate::rejected(reject)
 }
 
 /// Tells the client to come back: 1012 is "service restart".

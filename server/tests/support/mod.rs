@@ -256,6 +256,16 @@ impl Client<VisitorRequest, VisitorUpdate> {
             .await
     }
 
+    /// Presses "Talk to a human" and waits for the handoff notice.
+    pub async fn press_human(&mut self) -> Event {
+        self.send(&VisitorRequest::RequestHuman {
+            client_id: "human".into(),
+        })
+        .await;
+        self.event_where(|b| matches!(b, EventBody::HandoffStarted { .. }))
+            .await
+    }
+
     /// The next event frame.
     pub async fn event(&mut self) -> Event {
         self.until(|u| match u {
