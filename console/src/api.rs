@@ -1,5 +1,6 @@
-//! The agent HTTP API: sign in, sign out, who am I. The session is an
-//! HttpOnly cookie the browser keeps; these calls only see status codes.
+//! The agent HTTP API: sign in, sign out, who am I (and, through [`call`],
+//! the analytics). The session is an HttpOnly cookie the browser keeps;
+//! these calls only see status codes.
 
 use baton_shared::domain::AgentRef;
 use serde::Deserialize;
@@ -55,7 +56,12 @@ fn parse(status: u16, body: &str) -> Result<AgentRef, ApiError> {
     }
 }
 
-async fn call(method: &str, path: &str, json: Option<String>) -> Result<(u16, String), ApiError> {
+/// One request with the session cookie: the status and the body.
+pub(crate) async fn call(
+    method: &str,
+    path: &str,
+    json: Option<String>,
+) -> Result<(u16, String), ApiError> {
     let init = RequestInit::new();
     init.set_method(method);
     init.set_credentials(RequestCredentials::SameOrigin);

@@ -8,7 +8,7 @@
 
 use std::rc::Rc;
 
-use baton_shared::domain::{AgentId, AgentRef, ConversationId};
+use baton_shared::domain::{AgentId, AgentRef, ConversationId, Verdict};
 use baton_shared::protocol::{AgentRequest, AgentUpdate};
 use baton_widget::chat::TYPING_IDLE;
 use baton_widget::ids::client_id;
@@ -98,6 +98,20 @@ impl Console {
     pub fn transfer(&self, to: AgentId) {
         self.stop_typing();
         self.send(self.desk.try_update(|d| d.transfer(to)).flatten());
+    }
+
+    /// The agent's judgement of the open conversation's latest handoff; the
+    /// detail that comes back shows it.
+    pub fn verdict(&self, verdict: Verdict) {
+        let open = self
+            .desk
+            .with_untracked(|d| d.opened.as_ref().map(|o| o.id));
+        if let Some(conversation) = open {
+            self.send([AgentRequest::Verdict {
+                conversation,
+                verdict,
+            }]);
+        }
     }
 
     pub fn reply(&self, text: &str) {

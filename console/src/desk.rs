@@ -459,6 +459,7 @@ mod tests {
                 brief: None,
                 identity: None,
                 visitor_read: 0,
+                verdict: None,
             },
         }
     }

@@ -109,6 +109,8 @@ mod tests {
             page: None,
             out_of_hours: None,
             at: 0,
+            tried_summary: None,
+            summarised_by: None,
         }
     }
 

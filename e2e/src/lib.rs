@@ -166,6 +166,20 @@ impl Driver {
 
     /// A fresh headless Chromium window of `width`×`height`.
     pub async fn browser(&self, width: u32, height: u32) -> Browser {
+        self.launch(width, height, None).await
+    }
+
+    /// A fresh headless Chromium emulating a phone whose screen is
+    /// `width`×`height` CSS pixels (a window cannot be narrower than
+    /// 500 px).
+    pub async fn phone(&self, width: u32, height: u32) -> Browser {
+        let metrics = serde_json::json!({
+            "deviceMetrics": { "width": width, "height": height, "pixelRatio": 2, "touch": true }
+        });
+        self.launch(width.max(500), height, Some(metrics)).await
+    }
+
+    async fn launch(&self, width: u32, height: u32, mobile: Option<serde_json::Value>) -> Browser {
         let profile = tempfile::tempdir().unwrap();
         let args = [
             "--headless=new",
@@ -181,10 +195,11 @@ impl Driver {
             &format!("--user-data-dir={}", profile.path().display()),
         ];
         let mut capabilities = serde_json::Map::new();
-        capabilities.insert(
-            "goog:chromeOptions".into(),
-            serde_json::json!({ "binary": chromium(), "args": args }),
-        );
+        let mut options = serde_json::json!({ "binary": chromium(), "args": args });
+        if let Some(mobile) = mobile {
+            options["mobileEmulation"] = mobile;
+        }
+        capabilities.insert("goog:chromeOptions".into(), options);
         let client = ClientBuilder::new(HttpConnector::new())
             .capabilities(capabilities)
             .connect(&self.url)

@@ -383,7 +383,7 @@ impl Visitor {
                     shared.violation(format!("v{idx}: second welcome {other:?}"));
                 }
                 // The assistant "typing" while it drafts: passing news.
-                Ok(VisitorUpdate::Typing { .. }) => {}
+                Ok(VisitorUpdate::Typing { .. } | VisitorUpdate::Draft { .. }) => {}
                 Err(Gone::Silent) if !waiting => {}
                 Err(gone) => {
                     if matches!(gone, Gone::Silent) {

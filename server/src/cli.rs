@@ -1,6 +1,6 @@
 //! The `baton` command line: run the server, manage agents, evaluate the
-//! handoff engine. Lives in the library so test harnesses can build the
-//! same command as their own binary.
+//! handoff engine, export escalations as eval cases. Lives in the library
+//! so test harnesses can build the same command as their own binary.
 
 use std::io::{BufRead, IsTerminal, Write};
 use std::path::{Path, PathBuf};
@@ -31,16 +31,45 @@ enum Command {
     /// Run recorded conversations through the handoff engine and the
     /// knowledge-base assistant; print one JSON line per case and a summary.
     Eval {
-        /// The knowledge base (Markdown).
+        /// The knowledge base (Markdown); default: the config's
+        /// `knowledge_base`, else the demo one.
         #[arg(long)]
-        kb: PathBuf,
+        kb: Option<PathBuf>,
         /// Cases, one JSON object per line.
         cases: PathBuf,
         /// Exit non-zero when any case does not match its expectation.
         #[arg(long)]
         check: bool,
-        /// Take the policy from this config file instead of the default.
+        /// Take the policy from this config file instead of the default,
+        /// and list on stderr the cases it decides differently from the
+        /// baseline (the built-in policy unless --baseline is given).
         #[arg(long)]
+        config: Option<PathBuf>,
+        /// Compare with the policy of this config file (the one running
+        /// now): the cases decided differently are listed on stderr.
+        #[arg(long)]
+        baseline: Option<PathBuf>,
+    },
+    /// Write handoffs as eval cases (JSON Lines on stdout) with the
+    /// expectation the agents confirmed in the console, for `baton eval`.
+    Export {
+        /// First day (UTC, YYYY-MM-DD) of handoffs to export.
+        #[arg(long)]
+        since: String,
+        /// Last day (UTC, YYYY-MM-DD), included; default: up to now.
+        #[arg(long)]
+        until: Option<String>,
+        /// Only handoffs with this outcome (repeat or separate with commas).
+        #[arg(long = "outcome", value_delimiter = ',',
+              value_parser = clap::builder::PossibleValuesParser::new(crate::export::OUTCOMES))]
+        outcomes: Vec<String>,
+        /// Also export handoffs no agent has judged, expecting the handoff
+        /// as it happened.
+        #[arg(long)]
+        unreviewed: bool,
+        /// The config file: where the database is, and the time zone the
+        /// cases' times are written in (the policy's business hours).
+        #[arg(long, env = "BATON_CONFIG")]
         config: Option<PathBuf>,
     },
     /// Manage agent accounts.
@@ -82,7 +111,15 @@ pub fn main() -> ExitCode {
                 cases,
                 check,
                 config,
-            } => eval(&kb, &cases, check, config),
+                baseline,
+            } => eval(kb.as_deref(), &cases, check, config, baseline),
+            Command::Export {
+                since,
+                until,
+                outcomes,
+                unreviewed,
+                config,
+            } => export(&since, until.as_deref(), outcomes, unreviewed, config).await,
             Command::Agent {
                 command:
                     AgentCommand::Add {
@@ -122,13 +159,65 @@ async fn serve(config_path: Option<PathBuf>) -> Result<(), AnyError> {
     Ok(())
 }
 
-fn eval(kb: &Path, cases: &Path, check: bool, config: Option<PathBuf>) -> Result<(), AnyError> {
-    let config = Config::load(config.as_deref())?;
+fn eval(
+    kb: Option<&Path>,
+    cases: &Path,
+    check: bool,
+    config_path: Option<PathBuf>,
+    baseline: Option<PathBuf>,
+) -> Result<(), AnyError> {
+    let config = Config::load(config_path.as_deref())?;
+    // Evaluation stays offline and repeatable: the engine with the
+    // knowledge-base assistant, whatever backend serves live traffic.
+    if config.assistant.backend != crate::config::Backend::KnowledgeBase {
+        eprintln!(
+            "baton eval: answers come from the knowledge base; assistant.backend = {:?} is not asked",
+            config.assistant.backend.as_str()
+        );
+    }
     let read =
         |path: &Path| std::fs::read_to_string(path).map_err(|e| format!("{}: {e}", path.display()));
-    let kb = KnowledgeBase::parse(&read(kb)?).map_err(|e| format!("{}: {e}", kb.display()))?;
+    let kb_path = kb.or(config.knowledge_base.as_deref());
+    let kb = match kb_path {
+        Some(path) => {
+            KnowledgeBase::parse(&read(path)?).map_err(|e| format!("{}: {e}", path.display()))?
+        }
+        None => KnowledgeBase::parse(crate::server::DEMO_KNOWLEDGE_BASE)
+            .map_err(|e| format!("the demo knowledge base: {e}"))?,
+    };
     let cases = read(cases)?;
     let summary = crate::eval::run(&config.policy, &kb, &cases, &mut std::io::stdout().lock())?;
+    if config_path.is_some() || baseline.is_some() {
+        let (name, before) = match &baseline {
+            Some(path) => (path.display().to_string(), Config::load(Some(path))?.policy),
+            None => ("the built-in policy".to_string(), Config::default().policy),
+        };
+        let before = crate::eval::decisions(&before, &kb, &cases)?;
+        let after = crate::eval::decisions(&config.policy, &kb, &cases)?;
+        let changes = crate::eval::changes(&before, &after);
+        let mut err = std::io::stderr().lock();
+        writeln!(
+            err,
+            "compared with {name}: {} of {} cases decided differently",
+            changes.len(),
+            after.len()
+        )?;
+        for (b, a) in changes {
+            let status = match (b.passes, a.passes) {
+                (false, true) => "now passes",
+                (true, false) => "now fails",
+                (true, true) => "passes either way",
+                (false, false) => "fails either way",
+            };
+            writeln!(
+                err,
+                "  {}: {} → {} ({status})",
+                a.id,
+                decided(b.handoff),
+                decided(a.handoff)
+            )?;
+        }
+    }
     if check && !summary.failed.is_empty() {
         return Err(format!(
             "{} of {} cases failed: {}",
@@ -137,6 +226,63 @@ fn eval(kb: &Path, cases: &Path, check: bool, config: Option<PathBuf>) -> Result
             summary.failed.join(", ")
         )
         .into());
+    }
+    Ok(())
+}
+
+/// "handoff (rule, turn 2)" or "no handoff".
+fn decided(handoff: Option<(baton_shared::Mechanism, usize)>) -> String {
+    match handoff {
+        Some((mechanism, turn)) => format!("handoff ({}, turn {turn})", mechanism.as_str()),
+        None => "no handoff".into(),
+    }
+}
+
+async fn export(
+    since: &str,
+    until: Option<&str>,
+    outcomes: Vec<String>,
+    unreviewed: bool,
+    config_path: Option<PathBuf>,
+) -> Result<(), AnyError> {
+    let config = Config::load(config_path.as_deref())?;
+    let since = crate::analytics::day("--since", since)?;
+    let until = until
+        .map(|u| crate::analytics::day("--until", u))
+        .transpose()?;
+    if until.is_some_and(|u| u < since) {
+        return Err("--until is before --since".into());
+    }
+    let time_zone = jiff::tz::TimeZone::get(&config.policy.business_hours.time_zone)
+        .unwrap_or(jiff::tz::TimeZone::UTC);
+    let store = Store::connect_existing(&config.database_url)
+        .await
+        .map_err(|e| format!("{}: {e}", config.database_url))?;
+    let options = crate::export::Options {
+        since,
+        until,
+        outcomes,
+        unreviewed,
+        time_zone,
+    };
+    let exported = crate::export::export(&store, &options, &mut std::io::stdout().lock()).await;
+    store.close().await;
+    let exported = exported?;
+    let mut err = std::io::stderr().lock();
+    write!(err, "exported {} cases", exported.cases)?;
+    if exported.unreviewed > 0 {
+        write!(
+            err,
+            "; {} handoffs nobody judged were left out (--unreviewed includes them)",
+            exported.unreviewed
+        )?;
+    }
+    if exported.other_outcome > 0 {
+        write!(err, "; {} with other outcomes", exported.other_outcome)?;
+    }
+    writeln!(err)?;
+    for (id, why) in &exported.unrebuildable {
+        writeln!(err, "  left out {id}: {why}")?;
     }
     Ok(())
 }

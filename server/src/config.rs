@@ -37,6 +37,47 @@ pub struct Config {
     pub notifications: Notifications,
     pub visitors: Visitors,
     pub policy: Policy,
+    pub analytics: Analytics,
+    pub metrics: MetricsConfig,
+}
+
+/// `[analytics]`: how handoff outcomes are judged.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct Analytics {
+    /// A handoff that ends before any person's reply reached the visitor
+    /// is `abandoned` when the visitor has had no chat open for at least
+    /// this long (a reload or a network blip is not leaving).
+    pub abandoned_after_secs: u64,
+}
+
+impl Default for Analytics {
+    fn default() -> Self {
+        Self {
+            abandoned_after_secs: 120,
+        }
+    }
+}
+
+/// `[metrics]`: the Prometheus endpoint `/metrics`.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct MetricsConfig {
+    /// Serve `/metrics` at all (404 when off).
+    pub enabled: bool,
+    /// When set, a scrape must send `Authorization: Bearer <token>`
+    /// (`BATON_METRICS_TOKEN`); without it `/metrics` is open to anyone who
+    /// can reach the server.
+    pub token: Option<String>,
+}
+
+impl Default for MetricsConfig {
+    fn default() -> Self {
+        Self {
+            enabled: true,
+            token: None,
+        }
+    }
 }
 
 /// Who may open the widget's socket, and what the server believes about
@@ -120,6 +161,104 @@ pub struct AssistantConfig {
     /// The same, outside business hours; `{back}` becomes when people are
     /// back (e.g. "Monday 09:00 (Europe/Berlin)").
     pub out_of_hours_notice: String,
+    /// Who drafts the answers: `knowledge_base` (default), `openai` (any
+    /// OpenAI-compatible Chat Completions endpoint) or `webhook` (the
+    /// site's own bot).
+    pub backend: Backend,
+    /// `[assistant.openai]`, read when `backend = "openai"`.
+    pub openai: OpenAiConfig,
+    /// `[assistant.webhook]`, read when `backend = "webhook"`.
+    pub webhook: BotWebhookConfig,
+}
+
+/// Which assistant backend drafts the answers.
+#[derive(Debug, Clone, Copy, Default, Deserialize, PartialEq, Eq)]
+#[serde(rename_all = "snake_case")]
+pub enum Backend {
+    /// Answers from the Markdown knowledge base, offline and instantly.
+    #[default]
+    KnowledgeBase,
+    /// An OpenAI-compatible Chat Completions endpoint (OpenAI, Ollama,
+    /// vLLM, llama.cpp server), with the knowledge base as context.
+    Openai,
+    /// POSTs each turn to the site's own bot.
+    Webhook,
+}
+
+impl Backend {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::KnowledgeBase => "knowledge_base",
+            Self::Openai => "openai",
+            Self::Webhook => "webhook",
+        }
+    }
+}
+
+/// `[assistant.openai]`: an OpenAI-compatible Chat Completions endpoint.
+#[derive(Debug, Clone, Deserialize, PartialEq)]
+#[serde(default, deny_unknown_fields)]
+pub struct OpenAiConfig {
+    /// The API root; `/chat/completions` is appended (e.g.
+    /// `https://api.openai.com/v1`, `http://127.0.0.1:11434/v1` for Ollama).
+    pub base_url: String,
+    pub model: String,
+    /// The environment variable holding the API key (sent as a bearer
+    /// token); none for local servers that need no key.
+    pub api_key_env: Option<String>,
+    /// The instructions; `{name}` becomes the assistant's name. The
+    /// knowledge base (and, for `self_rating`, the reply format) is
+    /// appended.
+    pub system_prompt: String,
+    /// Where an answer's confidence comes from.
+    pub confidence: ConfidenceSource,
+    /// Stream answers to the visitor as they are generated (`logprobs`
+    /// only: a self-rating is known only at the end).
+    pub stream: bool,
+    /// Ask for `response_format: {"type": "json_object"}` when the model
+    /// must answer in JSON (`self_rating`, brief summaries); turn off for
+    /// servers that reject the parameter (the prompt asks for JSON anyway).
+    pub json_mode: bool,
+    /// Longest a whole answer may take, first byte to last token; then the
+    /// conversation goes to a person ("assistant unavailable").
+    pub timeout_ms: u64,
+    pub temperature: f32,
+    pub max_tokens: u32,
+    /// Earlier exchanges sent along with the visitor's turn.
+    pub max_history: usize,
+    /// The knowledge base sent as context is cut at this many characters
+    /// (the article that best matches the turn goes first).
+    pub max_context_chars: usize,
+    /// Let the model write the brief's intent, what was tried and the next
+    /// step after a handoff (the built brief is shown until it has).
+    pub summarise_briefs: bool,
+    pub summary_timeout_ms: u64,
+}
+
+/// How the `openai` backend rates its own answers.
+#[derive(Debug, Clone, Copy, Default, Deserialize, PartialEq, Eq)]
+#[serde(rename_all = "snake_case")]
+pub enum ConfidenceSource {
+    /// From the answer's token log-probabilities (the endpoint must return
+    /// them: OpenAI, vLLM, llama.cpp server, recent Ollama).
+    #[default]
+    Logprobs,
+    /// From a rating the model gives itself in a JSON reply
+    /// `{"answer": …, "confidence": 0–1}`.
+    SelfRating,
+}
+
+/// `[assistant.webhook]`: the site's own bot (Rasa, Botpress, …) behind a
+/// URL that takes each turn and answers `{answer, confidence}` or
+/// `{handoff: reason}`.
+#[derive(Debug, Clone, Default, Deserialize, PartialEq)]
+#[serde(default, deny_unknown_fields)]
+pub struct BotWebhookConfig {
+    pub url: String,
+    /// HMAC-SHA256 key for the `X-Baton-Signature` header, as for
+    /// notification webhooks.
+    pub secret: Option<String>,
+    pub timeout_ms: u64,
 }
 
 /// Size and rate limits on everything a client sends.
@@ -163,6 +302,8 @@ impl Default for Config {
             notifications: Notifications::default(),
             visitors: Visitors::default(),
             policy: Policy::default(),
+            analytics: Analytics::default(),
+            metrics: MetricsConfig::default(),
         }
     }
 }
@@ -178,6 +319,37 @@ impl Default for AssistantConfig {
                 "Our team is away right now and back {back}. Your conversation is \
                                   waiting for them, and they'll see everything you've written here."
                     .into(),
+            backend: Backend::default(),
+            openai: OpenAiConfig::default(),
+            webhook: BotWebhookConfig {
+                timeout_ms: 10_000,
+                ..BotWebhookConfig::default()
+            },
+        }
+    }
+}
+
+impl Default for OpenAiConfig {
+    fn default() -> Self {
+        Self {
+            base_url: String::new(),
+            model: String::new(),
+            api_key_env: None,
+            system_prompt: "You are {name}, the customer-support assistant of this website. \
+                Answer the visitor's question using only the knowledge base below, briefly and \
+                in the visitor's language. If the knowledge base does not answer it, say so \
+                plainly instead of guessing."
+                .into(),
+            confidence: ConfidenceSource::default(),
+            stream: true,
+            json_mode: true,
+            timeout_ms: 20_000,
+            temperature: 0.2,
+            max_tokens: 500,
+            max_history: 10,
+            max_context_chars: 24_000,
+            summarise_briefs: true,
+            summary_timeout_ms: 15_000,
         }
     }
 }
@@ -269,6 +441,9 @@ impl Config {
         if let Some(v) = var("BATON_IDENTITY_SECRET") {
             self.visitors.identity_secret = Some(v);
         }
+        if let Some(v) = var("BATON_METRICS_TOKEN") {
+            self.metrics.token = Some(v);
+        }
         if let Some(v) = var("BATON_DEMO") {
             self.demo = matches!(v.as_str(), "1" | "true" | "yes");
         }
@@ -287,6 +462,7 @@ impl Config {
                 "assistant.name: must not be empty".into(),
             ));
         }
+        self.validate_assistant()?;
         if self.limits.max_frame_bytes < 1024 {
             return Err(ConfigError::Invalid(
                 "limits.max_frame_bytes: must be at least 1024".into(),
@@ -311,6 +487,11 @@ impl Config {
             return Err(ConfigError::Invalid(format!(
                 "public_url: {url:?} must start with http:// or https://"
             )));
+        }
+        if self.metrics.token.as_ref().is_some_and(|t| t.len() < 16) {
+            return Err(ConfigError::Invalid(
+                "metrics.token: must have at least 16 characters".into(),
+            ));
         }
         if self.secret.as_ref().is_some_and(|s| s.len() < 16) {
             return Err(ConfigError::Invalid(
@@ -350,6 +531,81 @@ impl Config {
         self.policy
             .validate()
             .map_err(|e| ConfigError::Invalid(e.to_string()))
+    }
+
+    /// The chosen backend's table; the others are not read.
+    fn validate_assistant(&self) -> Result<(), ConfigError> {
+        let invalid = |message: String| Err(ConfigError::Invalid(message));
+        let http = |url: &str| url.starts_with("http://") || url.starts_with("https://");
+        match self.assistant.backend {
+            Backend::KnowledgeBase => Ok(()),
+            Backend::Openai => {
+                let o = &self.assistant.openai;
+                if o.base_url.trim().is_empty() {
+                    return invalid(
+                        "assistant.openai.base_url: required with assistant.backend = \"openai\" \
+                         (e.g. \"https://api.openai.com/v1\" or \"http://127.0.0.1:11434/v1\")"
+                            .into(),
+                    );
+                }
+                if !http(&o.base_url) {
+                    return invalid(format!(
+                        "assistant.openai.base_url: {:?} must start with http:// or https://",
+                        o.base_url
+                    ));
+                }
+                if o.model.trim().is_empty() {
+                    return invalid(
+                        "assistant.openai.model: required with assistant.backend = \"openai\""
+                            .into(),
+                    );
+                }
+                if o.api_key_env.as_ref().is_some_and(|v| v.trim().is_empty()) {
+                    return invalid(
+                        "assistant.openai.api_key_env: must name an environment variable".into(),
+                    );
+                }
+                if !(100..=600_000).contains(&o.timeout_ms) {
+                    return invalid(
+                        "assistant.openai.timeout_ms: must be between 100 and 600000".into(),
+                    );
+                }
+                if !(100..=600_000).contains(&o.summary_timeout_ms) {
+                    return invalid(
+                        "assistant.openai.summary_timeout_ms: must be between 100 and 600000"
+                            .into(),
+                    );
+                }
+                if !(0.0..=2.0).contains(&o.temperature) {
+                    return invalid("assistant.openai.temperature: must be between 0 and 2".into());
+                }
+                if o.max_tokens == 0 {
+                    return invalid("assistant.openai.max_tokens: must be at least 1".into());
+                }
+                Ok(())
+            }
+            Backend::Webhook => {
+                let w = &self.assistant.webhook;
+                if w.url.trim().is_empty() {
+                    return invalid(
+                        "assistant.webhook.url: required with assistant.backend = \"webhook\""
+                            .into(),
+                    );
+                }
+                if !http(&w.url) {
+                    return invalid(format!(
+                        "assistant.webhook.url: {:?} must start with http:// or https://",
+                        w.url
+                    ));
+                }
+                if !(100..=600_000).contains(&w.timeout_ms) {
+                    return invalid(
+                        "assistant.webhook.timeout_ms: must be between 100 and 600000".into(),
+                    );
+                }
+                Ok(())
+            }
+        }
     }
 }
 
@@ -408,6 +664,75 @@ mod tests {
                 .to_string()
                 .contains("limits.frame_burst")
         );
+    }
+
+    /// The README's assistant examples are real configuration.
+    #[test]
+    fn readme_assistant_examples_are_valid() {
+        let readme = include_str!("../../README.md");
+        let blocks: Vec<&str> = readme
+            .split("```toml\n")
+            .skip(1)
+            .filter_map(|b| b.split("```").next())
+            .filter(|b| b.contains("[assistant"))
+            .collect();
+        assert!(blocks.len() >= 4, "{}", blocks.len());
+        for block in blocks {
+            let config: Config = toml::from_str(block).unwrap_or_else(|e| panic!("{e}\n{block}"));
+            config.validate().unwrap_or_else(|e| panic!("{e}\n{block}"));
+        }
+    }
+
+    #[test]
+    fn assistant_backends_are_read_and_validated() {
+        let config: Config = toml::from_str(
+            "[assistant]\nbackend = \"openai\"\n[assistant.openai]\n\
+             base_url = \"http://127.0.0.1:11434/v1\"\nmodel = \"llama3.2\"\n\
+             confidence = \"self_rating\"\n",
+        )
+        .unwrap();
+        assert_eq!(config.assistant.backend, Backend::Openai);
+        assert_eq!(
+            config.assistant.openai.confidence,
+            ConfidenceSource::SelfRating
+        );
+        assert_eq!(config.assistant.openai.timeout_ms, 20_000, "defaults kept");
+        config.validate().unwrap();
+        assert_eq!(config.assistant.name, "Nova");
+
+        let err = toml::from_str::<Config>("[assistant.openai]\nmodle = \"x\"").unwrap_err();
+        assert!(err.to_string().contains("modle"), "{err}");
+        let err = toml::from_str::<Config>("[assistant]\nbackend = \"gpt\"").unwrap_err();
+        assert!(err.to_string().contains("knowledge_base"), "{err}");
+
+        let named = |config: Config, key: &str| {
+            let err = config.validate().unwrap_err().to_string();
+            assert!(err.contains(key), "{key}: {err}");
+        };
+        let mut config = Config::default();
+        config.assistant.backend = Backend::Openai;
+        named(config.clone(), "assistant.openai.base_url");
+        config.assistant.openai.base_url = "ftp://x".into();
+        named(config.clone(), "assistant.openai.base_url");
+        config.assistant.openai.base_url = "http://127.0.0.1:9/v1".into();
+        named(config.clone(), "assistant.openai.model");
+        config.assistant.openai.model = "m".into();
+        config.assistant.openai.temperature = 3.0;
+        named(config.clone(), "assistant.openai.temperature");
+        config.assistant.openai.temperature = 0.0;
+        config.assistant.openai.timeout_ms = 0;
+        named(config.clone(), "assistant.openai.timeout_ms");
+        config.assistant.openai.timeout_ms = 1000;
+        config.validate().unwrap();
+
+        let mut config = Config::default();
+        config.assistant.backend = Backend::Webhook;
+        named(config.clone(), "assistant.webhook.url");
+        config.assistant.webhook.url = "http://127.0.0.1:9/bot".into();
+        config.validate().unwrap();
+        // A table for a backend that is not chosen is not checked.
+        config.assistant.openai.base_url = "nonsense".into();
+        config.validate().unwrap();
     }
 
     #[test]

@@ -95,15 +95,57 @@ struct Outcome {
     handoff: Option<(usize, handoff::Handoff)>,
 }
 
-/// Runs every case of `cases_jsonl` and writes the results to `out`.
-/// Blank lines are skipped; a malformed line is an error naming it.
-pub fn run(
+/// What the engine decided in one case, for comparing two policies.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Decision {
+    pub id: String,
+    /// The mechanism and the 1-based turn, if a handoff happened.
+    pub handoff: Option<(Mechanism, usize)>,
+    /// Whether that is what the case expects.
+    pub passes: bool,
+}
+
+/// Runs every case of `cases_jsonl` and returns the decisions, in order,
+/// printing nothing.
+pub fn decisions(
     policy: &Policy,
     kb: &KnowledgeBase,
     cases_jsonl: &str,
-    out: &mut dyn Write,
-) -> Result<Summary, EvalError> {
-    // Parse everything first, so a broken file prints nothing misleading.
+) -> Result<Vec<Decision>, EvalError> {
+    Ok(parse(policy, cases_jsonl)?
+        .iter()
+        .map(|(case, turns, now)| {
+            let outcome = run_case(policy, kb, case.identity.as_ref(), turns, *now);
+            Decision {
+                id: case.id.clone(),
+                handoff: outcome
+                    .handoff
+                    .as_ref()
+                    .map(|(turn, h)| (h.mechanism, *turn)),
+                passes: meets(&case.expect, &outcome),
+            }
+        })
+        .collect())
+}
+
+/// The cases whose decision differs between two runs of the same cases:
+/// (before, after).
+pub fn changes<'a>(
+    before: &'a [Decision],
+    after: &'a [Decision],
+) -> Vec<(&'a Decision, &'a Decision)> {
+    before
+        .iter()
+        .zip(after)
+        .filter(|(b, a)| b.handoff != a.handoff)
+        .collect()
+}
+
+/// Every case, checked, with its engine turns and time.
+fn parse(
+    policy: &Policy,
+    cases_jsonl: &str,
+) -> Result<Vec<(Case, Vec<Turn>, jiff::Timestamp)>, EvalError> {
     let mut cases = Vec::new();
     let mut ids = HashSet::new();
     for (i, line) in cases_jsonl.lines().enumerate() {
@@ -122,6 +164,19 @@ pub fn run(
         }
         cases.push((case, turns, now));
     }
+    Ok(cases)
+}
+
+/// Runs every case of `cases_jsonl` and writes the results to `out`.
+/// Blank lines are skipped; a malformed line is an error naming it.
+pub fn run(
+    policy: &Policy,
+    kb: &KnowledgeBase,
+    cases_jsonl: &str,
+    out: &mut dyn Write,
+) -> Result<Summary, EvalError> {
+    // Parse everything first, so a broken file prints nothing misleading.
+    let cases = parse(policy, cases_jsonl)?;
 
     let mut summary = Summary {
         cases: 0,
@@ -352,6 +407,42 @@ mod tests {
             "{out}"
         );
         assert_eq!(summary.failed, ["b"]);
+    }
+
+    #[test]
+    fn two_policies_are_compared_case_by_case() {
+        let kb = KnowledgeBase::parse(KB).unwrap();
+        let cases = concat!(
+            r#"{"id": "crypto", "turns": [{"text": "Do you accept Bitcoin?"}], "expect": {"handoff": true, "mechanism": "confidence", "turn": 1}}"#,
+            "\n",
+            r#"{"id": "paypal", "turns": [{"text": "Can I pay with PayPal?"}], "expect": {"handoff": false}}"#,
+        );
+        let before = decisions(&Policy::default(), &kb, cases).unwrap();
+        assert_eq!(
+            before,
+            [
+                Decision {
+                    id: "crypto".into(),
+                    handoff: Some((Mechanism::Confidence, 1)),
+                    passes: true
+                },
+                Decision {
+                    id: "paypal".into(),
+                    handoff: None,
+                    passes: true
+                }
+            ]
+        );
+        let lenient = Policy {
+            confidence_threshold: 0.6,
+            ..Policy::default()
+        };
+        let after = decisions(&lenient, &kb, cases).unwrap();
+        let changed = changes(&before, &after);
+        assert_eq!(changed.len(), 1);
+        assert_eq!(changed[0].0.id, "crypto");
+        assert_eq!((changed[0].1.handoff, changed[0].1.passes), (None, false));
+        assert!(changes(&before, &before).is_empty());
     }
 
     #[test]

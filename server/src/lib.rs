@@ -7,24 +7,32 @@
 //! - [`desk`] carries it out: stores the message, asks the [`handoff`]
 //!   engine whether a person is needed (user request, policy rule), asks
 //!   the [`assistant`] for a draft (the default answers from the
-//!   [`knowledge`] base), asks the engine again (confidence, output rules),
-//!   then stores the answer or the handoff with its brief, and publishes.
+//!   [`knowledge`] base; an OpenAI-compatible LLM or the site's own bot
+//!   can instead, chosen in the config), asks the engine again
+//!   (confidence, output rules), then stores the answer or the handoff
+//!   with its brief, and publishes.
 //! - [`notify`] tells the team about each handoff (webhooks with retries,
 //!   one-click resume links).
 //! - [`store`] keeps the append-only event log, handoff records, agents and
 //!   sessions; [`team`] is the agents' accounts and logins.
 //! - [`server::serve`] wires it up; [`config`] reads the TOML file and
 //!   environment; [`eval`] runs recorded cases through the same engine.
+//! - [`analytics`] counts the handoff records for the console's Analytics
+//!   page, [`metrics`] is `/metrics`, and [`export`] turns escalated
+//!   conversations back into eval cases.
 
+pub mod analytics;
 pub mod assistant;
 pub mod cli;
 pub mod clock;
 pub mod config;
 pub mod desk;
 pub mod eval;
+pub mod export;
 pub mod handoff;
 pub mod identity;
 pub mod knowledge;
+pub mod metrics;
 pub mod notify;
 pub mod secret;
 pub mod server;

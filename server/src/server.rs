@@ -11,7 +11,7 @@ use tokio::net::TcpListener;
 use tokio::sync::watch;
 use tokio_util::task::TaskTracker;
 
-use crate::assistant::KnowledgeBaseAssistant;
+use crate::assistant;
 use crate::config::Config;
 use crate::desk::Desk;
 use crate::knowledge::KnowledgeBase;
@@ -27,6 +27,8 @@ pub const DEMO_KNOWLEDGE_BASE: &str = include_str!("../../eval/kb-shop.md");
 pub enum ServeError {
     #[error("knowledge base {path}: {message}")]
     KnowledgeBase { path: String, message: String },
+    #[error("{0}")]
+    Assistant(String),
     #[error(transparent)]
     Store(#[from] crate::store::StoreError),
     #[error("demo agent: {0}")]
@@ -42,8 +44,16 @@ pub async fn serve(
     shutdown: impl Future<Output = ()> + Send + 'static,
 ) -> Result<(), ServeError> {
     let store = Store::connect(&config.database_url).await?;
-    let kb = load_knowledge_base(&config)?;
+    // No widget socket outlives a run: whoever was connected has left.
+    store.reset_presence(crate::clock::now()).await?;
+    let (kb, kb_markdown) = load_knowledge_base(&config)?;
     tracing::info!(articles = kb.articles(), "knowledge base loaded");
+    let assistant =
+        assistant::build(&config.assistant, kb, &kb_markdown).map_err(ServeError::Assistant)?;
+    tracing::info!(
+        backend = config.assistant.backend.as_str(),
+        "assistant ready"
+    );
     if config.demo {
         ensure_demo_agent(&store).await?;
     }
@@ -66,13 +76,7 @@ pub async fn serve(
         public_url,
         config.notifications.clone(),
     );
-    let desk = Desk::new(
-        store.clone(),
-        Arc::new(KnowledgeBaseAssistant::new(kb)),
-        &config,
-        dispatch,
-        signer,
-    );
+    let desk = Desk::new(store.clone(), assistant, &config, dispatch, signer);
     let (stop_sockets, shutdown_rx) = watch::channel(false);
     let sockets = TaskTracker::new();
     // The courier stops with the sockets; its outbox waits in the database.
@@ -84,6 +88,7 @@ pub async fn serve(
         sockets: sockets.clone(),
         rate_limits: Arc::new(RateLimits::new(&config.limits)),
         allowed_origins: config.visitors.allowed_origins.clone().into(),
+        metrics: Arc::new(config.metrics.clone()),
     };
 
     // The peer address feeds the per-address rate limit.
@@ -103,7 +108,9 @@ pub async fn serve(
     Ok(())
 }
 
-fn load_knowledge_base(config: &Config) -> Result<KnowledgeBase, ServeError> {
+/// The knowledge base, parsed, and its Markdown (LLM backends send it as
+/// context).
+fn load_knowledge_base(config: &Config) -> Result<(KnowledgeBase, String), ServeError> {
     let (path, text) = match &config.knowledge_base {
         Some(path) => {
             let text = std::fs::read_to_string(path).map_err(|e| ServeError::KnowledgeBase {
@@ -114,10 +121,11 @@ fn load_knowledge_base(config: &Config) -> Result<KnowledgeBase, ServeError> {
         }
         None => ("(demo)".to_string(), DEMO_KNOWLEDGE_BASE.to_string()),
     };
-    KnowledgeBase::parse(&text).map_err(|e| ServeError::KnowledgeBase {
+    let kb = KnowledgeBase::parse(&text).map_err(|e| ServeError::KnowledgeBase {
         path,
         message: e.to_string(),
-    })
+    })?;
+    Ok((kb, text))
 }
 
 /// Demo mode: make sure someone can sign in to the console.

@@ -288,6 +288,14 @@ pub struct Brief {
     /// are back, in words (e.g. "Monday 09:00 (Europe/Berlin)").
     pub out_of_hours: Option<String>,
     pub at: Millis,
+    /// What the assistant tried, in one or two sentences, when a language
+    /// model summarised the conversation (LLM assistant backends).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub tried_summary: Option<String>,
+    /// The model that wrote `intent`, `tried_summary` and `next_step`;
+    /// absent when they were built from the conversation.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub summarised_by: Option<String>,
 }
 
 /// A conversation as the team's queue lists it.
@@ -328,4 +336,35 @@ pub struct ConversationDetail {
     pub identity: Option<Identity>,
     /// The last event the visitor has seen (read receipts).
     pub visitor_read: Seq,
+    /// What the team said about the latest handoff, once someone did.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub verdict: Option<Verdict>,
+}
+
+/// An agent's judgement of a handoff, for the team's own eval cases: was a
+/// person really needed?
+#[derive(Serialize, Deserialize, Clone, Copy, Debug, PartialEq, Eq, Hash)]
+#[serde(rename_all = "snake_case")]
+pub enum Verdict {
+    /// A person was needed: the case expects this handoff.
+    HandoffRight,
+    /// The assistant could have answered: the case expects no handoff.
+    AssistantCouldHaveAnswered,
+}
+
+impl Verdict {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::HandoffRight => "handoff_right",
+            Self::AssistantCouldHaveAnswered => "assistant_could_have_answered",
+        }
+    }
+
+    pub fn parse(s: &str) -> Option<Self> {
+        match s {
+            "handoff_right" => Some(Self::HandoffRight),
+            "assistant_could_have_answered" => Some(Self::AssistantCouldHaveAnswered),
+            _ => None,
+        }
+    }
 }

@@ -80,6 +80,16 @@ pub enum VisitorUpdate {
         name: String,
         typing: bool,
     },
+    /// The assistant's answer so far, while it is being generated (LLM
+    /// backends that stream). Each frame carries the whole text so far and
+    /// replaces the previous one; nothing of it is stored. The draft ends
+    /// with the turn's `assistant` event, which replaces it, or with a
+    /// `draft` whose `text` is empty: the draft was withheld (a handoff
+    /// follows) or dropped, and must disappear.
+    Draft {
+        name: String,
+        text: String,
+    },
     /// `client_id` names the request refused, when it had one.
     Error {
         code: ErrorCode,
@@ -124,6 +134,13 @@ pub enum AgentRequest {
     Typing {
         conversation: ConversationId,
         typing: bool,
+    },
+    /// The agent's judgement of the conversation's latest handoff (was a
+    /// person needed?); a later one replaces it. It becomes the expectation
+    /// of the handoff's case in `baton export`.
+    Verdict {
+        conversation: ConversationId,
+        verdict: Verdict,
     },
 }
 
@@ -269,6 +286,37 @@ mod tests {
 
         let closed: Event = serde_json::from_str(r#"{"seq":9,"at":2,"type":"closed"}"#).unwrap();
         assert_eq!(closed.body, EventBody::Closed);
+
+        let draft = VisitorUpdate::Draft {
+            name: "Nova".into(),
+            text: "Refunds take".into(),
+        };
+        let json = r#"{"type":"draft","name":"Nova","text":"Refunds take"}"#;
+        assert_eq!(serde_json::to_string(&draft).unwrap(), json);
+        assert_eq!(serde_json::from_str::<VisitorUpdate>(json).unwrap(), draft);
+    }
+
+    #[test]
+    fn the_verdict_frame_has_its_documented_shape() {
+        let json =
+            r#"{"type":"verdict","conversation":4,"verdict":"assistant_could_have_answered"}"#;
+        let frame = AgentRequest::Verdict {
+            conversation: 4,
+            verdict: Verdict::AssistantCouldHaveAnswered,
+        };
+        assert_eq!(serde_json::to_string(&frame).unwrap(), json);
+        assert_eq!(serde_json::from_str::<AgentRequest>(json).unwrap(), frame);
+        for verdict in [Verdict::HandoffRight, Verdict::AssistantCouldHaveAnswered] {
+            let name = serde_json::to_string(&verdict).unwrap();
+            assert_eq!(name, format!("\"{}\"", verdict.as_str()));
+            assert_eq!(Verdict::parse(verdict.as_str()), Some(verdict));
+        }
+        assert!(
+            serde_json::from_str::<AgentRequest>(
+                r#"{"type":"verdict","conversation":4,"verdict":"maybe"}"#
+            )
+            .is_err()
+        );
     }
 
     #[test]

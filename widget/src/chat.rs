@@ -8,12 +8,13 @@
 use std::rc::Rc;
 use std::time::Duration;
 
-use baton_shared::domain::{IdentityClaim, Rating};
-use baton_shared::protocol::VisitorRequest;
+use baton_shared::domain::{Event, IdentityClaim, Rating, Seq};
+use baton_shared::protocol::{VisitorRequest, VisitorUpdate};
 use leptos::html;
 use leptos::prelude::*;
 
 use crate::codec;
+use crate::i18n::{Lang, Strings};
 use crate::ids::client_id;
 use crate::link::LinkEvent;
 use crate::session::{Connection, Effect, Session};
@@ -31,6 +32,23 @@ pub trait Wire {
     fn restart(&self);
 }
 
+/// What the host page chose for the widget (the script tag's `data-`
+/// attributes and `Baton('set', …)`). Colours, position and light/dark
+/// are the loader's business (CSS on the host element).
+#[derive(Clone, Debug, Default, PartialEq)]
+pub struct Config {
+    pub lang: Lang,
+    /// What the widget calls the assistant (else the server's name).
+    pub name: Option<String>,
+    /// The assistant's picture (an image URL).
+    pub avatar: Option<String>,
+    /// Shown while the transcript is empty (else the language's default).
+    pub greeting: Option<String>,
+}
+
+/// Told about each new event of the conversation (see [`Chat::on_event`]).
+pub type Listener = Rc<dyn Fn(&Event)>;
+
 /// A copyable handle to the widget's state.
 #[derive(Clone, Copy)]
 pub struct Chat {
@@ -45,6 +63,15 @@ pub struct Chat {
     /// Bumped on every keystroke; the idle timer that finds it unchanged
     /// says the visitor stopped typing.
     keystrokes: StoredValue<u32>,
+    pub config: RwSignal<Config>,
+    /// The newest event that arrived while this page watched, for the
+    /// screen-reader announcement (`None` before any).
+    pub news: RwSignal<Option<Seq>>,
+    /// The last event the page's listeners were told about; kept in
+    /// `localStorage` so a reload does not tell them again.
+    notified: StoredValue<Seq>,
+    /// The page's `Baton('on', …)` listeners, as the loader passed them.
+    listener: StoredValue<Option<Listener>, LocalStorage>,
 }
 
 /// How long after the last keystroke the visitor counts as no longer typing.
@@ -59,7 +86,22 @@ impl Chat {
             wire: StoredValue::new_local(wire),
             on_close: StoredValue::new_local(on_close),
             keystrokes: StoredValue::new(0),
+            config: RwSignal::new(Config::default()),
+            news: RwSignal::new(None),
+            notified: StoredValue::new(storage::notified()),
+            listener: StoredValue::new_local(None),
         }
+    }
+
+    /// The words of the chosen language.
+    pub fn text(&self) -> &'static Strings {
+        self.config.with(|c| c.lang.strings())
+    }
+
+    /// Tells `listener` about every new event of the conversation, once
+    /// (across page loads too).
+    pub fn on_event(&self, listener: Listener) {
+        self.listener.set_value(Some(listener));
     }
 
     /// The host page said who the visitor is; used from the next `hello`.
@@ -187,6 +229,11 @@ impl Chat {
         }
     }
 
+    fn set_notified(&self, seq: Seq) {
+        self.notified.set_value(seq);
+        storage::set_notified(seq);
+    }
+
     pub fn link_event(&self, event: LinkEvent) {
         match event {
             LinkEvent::Connecting => self.session.update(Session::connecting),
@@ -200,6 +247,16 @@ impl Chat {
                 let Some(update) = codec::decode(&text) else {
                     return;
                 };
+                let fresh = match &update {
+                    VisitorUpdate::Event { event }
+                        if event.seq > self.notified.get_value()
+                            && event.seq
+                                > self.session.with_untracked(|s| s.transcript.last_seq()) =>
+                    {
+                        Some(event.clone())
+                    }
+                    _ => None,
+                };
                 let effects = self
                     .session
                     .try_update(|s| s.receive(update))
@@ -207,12 +264,21 @@ impl Chat {
                 for effect in effects {
                     match effect {
                         Effect::Send(frame) => self.send(Some(frame)),
-                        Effect::StoreToken(token) => storage::set_token(&token),
+                        Effect::StoreToken(token) => {
+                            storage::set_token(&token);
+                            self.set_notified(0);
+                        }
                         Effect::StartOver => {
                             storage::forget_token();
+                            self.set_notified(0);
                             self.wire.with_value(|w| w.restart());
                         }
                     }
+                }
+                if let Some(event) = fresh {
+                    self.set_notified(event.seq);
+                    self.news.set(Some(event.seq));
+                    self.listener.with_value(|l| l.as_ref().map(|l| l(&event)));
                 }
                 self.mark_read();
             }

@@ -18,6 +18,9 @@ use baton_shared::protocol::{ErrorCode, VisitorRequest, VisitorUpdate};
 use js_sys::{Array, JSON, Object, Reflect};
 use wasm_bindgen::JsValue;
 
+use crate::chat::Config;
+use crate::i18n::Lang;
+
 /// One request as the JSON text the server expects.
 pub fn encode(request: &VisitorRequest) -> String {
     let frame = Object::new();
@@ -108,6 +111,93 @@ pub fn identity_from_js(value: &JsValue) -> Option<IdentityClaim> {
     })
 }
 
+/// The host page's settings for the widget (the script tag's `data-`
+/// attributes merged with `Baton('set', …)`, as the loader keeps them):
+/// `lang` (already picked by the loader), `name`, `avatar`, `greeting`.
+/// Anything that is not a non-empty string is left at its default.
+pub fn config_from_js(value: &JsValue) -> Config {
+    let text = |key| string(value, key).filter(|s| !s.trim().is_empty());
+    Config {
+        lang: text("lang")
+            .and_then(|l| Lang::parse(&l))
+            .unwrap_or_default(),
+        name: text("name"),
+        avatar: text("avatar"),
+        greeting: text("greeting"),
+    }
+}
+
+/// `Baton('set', {page})`: `Some(None)` when the page cleared it (`null` or
+/// `""`), `None` when it said nothing about the page.
+pub fn page_from_js(value: &JsValue) -> Option<Option<String>> {
+    let page = field(value, "page");
+    (!page.is_undefined()).then(|| page.as_string())
+}
+
+/// `Baton('set', {metadata: {plan: "pro", seats: 3}})` as text pairs: the
+/// object's own keys whose values are strings, numbers or booleans
+/// (written out by the browser); `None` when no metadata was given.
+pub fn metadata_from_js(value: &JsValue) -> Option<Vec<(String, String)>> {
+    let metadata = field(value, "metadata");
+    if !metadata.is_object() {
+        return None;
+    }
+    let pairs = Object::entries(&Object::from(metadata))
+        .iter()
+        .filter_map(|entry| {
+            let entry = Array::from(&entry);
+            let (key, value) = (entry.get(0).as_string()?, entry.get(1));
+            let text = match value.as_string() {
+                Some(text) => text,
+                None if value.as_f64().is_some() || value.as_bool().is_some() => {
+                    JSON::stringify(&value).ok()?.into()
+                }
+                None => return None,
+            };
+            Some((key, text))
+        })
+        .collect();
+    Some(pairs)
+}
+
+/// What `Baton('on', kind, callback)` listeners receive for an event:
+/// `("message", {author, name, text, seq, at})`, `("handoff", {notice,
+/// seq, at})` or `("agent_joined", {name, seq, at})`; `None` for events
+/// the page is not told about.
+pub fn event_for_page(event: &Event) -> Option<(&'static str, JsValue)> {
+    let detail = Object::new();
+    let set = |key: &str, value: JsValue| set(&detail, key, value);
+    let kind = match &event.body {
+        EventBody::Visitor { text, .. } => {
+            set("author", "visitor".into());
+            set("text", text.into());
+            "message"
+        }
+        EventBody::Assistant { name, text, .. } | EventBody::Agent { name, text, .. } => {
+            let author = match event.body {
+                EventBody::Assistant { .. } => "assistant",
+                _ => "agent",
+            };
+            set("author", author.into());
+            set("name", name.into());
+            set("text", text.into());
+            "message"
+        }
+        EventBody::HandoffStarted { notice } => {
+            set("notice", notice.into());
+            "handoff"
+        }
+        EventBody::AgentJoined { name } => {
+            set("name", name.into());
+            "agent_joined"
+        }
+        _ => return None,
+    };
+    set("seq", (event.seq as f64).into());
+    set("at", (event.at as f64).into());
+    Some((kind, detail.into()))
+}
+
 fn set(object: &Object, key: &str, value: JsValue) {
     let _ = Reflect::set(object, &key.into(), &value);
 }
@@ -136,6 +226,10 @@ pub fn decode(text: &str) -> Option<VisitorUpdate> {
         "typing" => VisitorUpdate::Typing {
             name: string(&frame, "name")?,
             typing: field(&frame, "typing").as_bool()?,
+        },
+        "draft" => VisitorUpdate::Draft {
+            name: string(&frame, "name")?,
+            text: string(&frame, "text")?,
         },
         // A code this widget does not know is a failure on the server's
         // side as far as the visitor is concerned.

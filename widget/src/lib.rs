@@ -21,6 +21,7 @@
 //! - [`ids`], [`storage`]: client ids and `localStorage`.
 //! - [`chat`]: the session in a signal, wired to a socket.
 //! - [`ui`]: the Leptos components and their CSS.
+//! - [`i18n`]: the widget's words in English, German, French and Spanish.
 //! - `entry` (feature `mount`): the exports the loader calls (`mount`, and
 //!   `set_open`/`identify` for the page's `Baton(…)` commands).
 
@@ -29,6 +30,7 @@ pub mod chat;
 pub mod codec;
 #[cfg(feature = "mount")]
 pub mod entry;
+pub mod i18n;
 pub mod ids;
 pub mod link;
 pub mod session;

@@ -36,6 +36,15 @@ pub enum Effect {
     StartOver,
 }
 
+/// What the status line says.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum Status {
+    Connecting,
+    Reconnecting,
+    /// The server's last error message, as it wrote it.
+    Problem(String),
+}
+
 /// The "Talk to a human" button's face.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum HumanButton {
@@ -58,9 +67,18 @@ pub struct Session {
     problem: Option<String>,
     /// Who the host page says the visitor is; sent with every `hello`.
     identity: Option<IdentityClaim>,
+    /// The page the host says the visitor is on (`Baton('set', {page})`),
+    /// sent with every `hello` instead of the browser's address.
+    page: Option<String>,
+    /// What the host page says about the visitor (`Baton('set',
+    /// {metadata})`), as text pairs. Kept for the protocol's `hello` to
+    /// carry once it has a field for it.
+    metadata: Vec<(String, String)>,
     /// Who is typing on the team's side (an agent, or the assistant
     /// preparing an answer).
     typing: Option<String>,
+    /// The assistant's answer so far while it streams in: (name, text).
+    draft: Option<(String, String)>,
     /// What the server was last told about the visitor typing.
     visitor_typing: bool,
     /// The last `seq` reported as read.
@@ -76,7 +94,10 @@ impl Session {
             been_live: false,
             problem: None,
             identity: None,
+            page: None,
+            metadata: Vec::new(),
             typing: None,
+            draft: None,
             visitor_typing: false,
             read: 0,
         }
@@ -86,6 +107,21 @@ impl Session {
     /// goes with the next `hello`, the first or the next reconnect's.
     pub fn identify(&mut self, identity: Option<IdentityClaim>) {
         self.identity = identity;
+    }
+
+    /// The host page named the page the visitor is on; `None` goes back to
+    /// the browser's address. Used from the next `hello`.
+    pub fn set_page(&mut self, page: Option<String>) {
+        self.page = page.filter(|p| !p.is_empty());
+    }
+
+    /// The host page's facts about the visitor (replacing earlier ones).
+    pub fn set_metadata(&mut self, metadata: Vec<(String, String)>) {
+        self.metadata = metadata;
+    }
+
+    pub fn metadata(&self) -> &[(String, String)] {
+        &self.metadata
     }
 
     pub fn has_token(&self) -> bool {
@@ -101,13 +137,14 @@ impl Session {
         self.connection = Connection::Connecting;
     }
 
-    /// The socket is open: the first frame must be `hello`.
-    pub fn opened(&mut self, page: Option<String>) -> VisitorRequest {
+    /// The socket is open: the first frame must be `hello`. `location` is
+    /// the browser's address, sent unless the host page named the page.
+    pub fn opened(&mut self, location: Option<String>) -> VisitorRequest {
         self.connection = Connection::Connecting;
         VisitorRequest::Hello {
             token: self.token.clone(),
             last_seq: self.transcript.last_seq(),
-            page,
+            page: self.page.clone().or(location),
             identity: self.identity.clone(),
         }
     }
@@ -116,6 +153,8 @@ impl Session {
     pub fn dropped(&mut self) {
         self.connection = Connection::Down;
         self.typing = None;
+        // A stream cut off mid-answer is answered in full after `welcome`.
+        self.draft = None;
         self.visitor_typing = false;
     }
 
@@ -136,6 +175,7 @@ impl Session {
                 self.been_live = true;
                 self.problem = None;
                 self.typing = None;
+                self.draft = None;
                 self.visitor_typing = false;
                 effects.extend(self.transcript.unacked().map(|p| Effect::Send(frame(p))));
             }
@@ -153,6 +193,13 @@ impl Session {
                 if done {
                     self.typing = None;
                 }
+                // The stored answer replaces the draft; so does a handoff.
+                if !matches!(
+                    event.body,
+                    EventBody::Visitor { .. } | EventBody::Rated { .. }
+                ) {
+                    self.draft = None;
+                }
                 self.transcript.apply(event);
             }
             VisitorUpdate::Ack { client_id, seq } => {
@@ -160,6 +207,12 @@ impl Session {
                 self.problem = None;
             }
             VisitorUpdate::Typing { name, typing } => self.typing = typing.then_some(name),
+            // Each draft frame carries the whole text so far; an empty one
+            // withdraws it.
+            VisitorUpdate::Draft { name, text } => {
+                self.typing = None;
+                self.draft = (!text.is_empty()).then_some((name, text));
+            }
             VisitorUpdate::Error {
                 code: ErrorCode::UnknownToken,
                 ..
@@ -237,6 +290,12 @@ impl Session {
         self.typing.as_deref()
     }
 
+    /// The assistant's answer as it streams in, (name, text so far), until
+    /// the stored answer (or a handoff) replaces it.
+    pub fn draft(&self) -> Option<(&str, &str)> {
+        self.draft.as_ref().map(|(n, t)| (n.as_str(), t.as_str()))
+    }
+
     /// The visitor can see the transcript (`visible`: the panel is open and
     /// the page is in view). Reports everything received so far as read,
     /// once per new `seq`.
@@ -264,12 +323,12 @@ impl Session {
     }
 
     /// The text of the status line, if there is anything to say.
-    pub fn status(&self) -> Option<String> {
+    pub fn status(&self) -> Option<Status> {
         match self.connection {
             Connection::Idle => None,
-            Connection::Connecting if !self.been_live => Some("Connecting…".into()),
-            Connection::Connecting | Connection::Down => Some("Reconnecting…".into()),
-            Connection::Live => self.problem.clone(),
+            Connection::Connecting if !self.been_live => Some(Status::Connecting),
+            Connection::Connecting | Connection::Down => Some(Status::Reconnecting),
+            Connection::Live => self.problem.clone().map(Status::Problem),
         }
     }
 
@@ -356,11 +415,38 @@ mod tests {
     }
 
     #[test]
+    fn the_page_the_host_names_goes_with_the_next_hello_and_metadata_is_kept() {
+        let mut s = Session::new(None);
+        let page = |hello| match hello {
+            VisitorRequest::Hello { page, .. } => page,
+            other => panic!("{other:?}"),
+        };
+        assert_eq!(
+            page(s.opened(Some("https://shop.example/a".into()))).as_deref(),
+            Some("https://shop.example/a"),
+            "the browser's address by default"
+        );
+        s.set_page(Some("Checkout".into()));
+        s.set_metadata(vec![("plan".into(), "pro".into())]);
+        assert_eq!(
+            page(s.opened(Some("https://shop.example/a".into()))).as_deref(),
+            Some("Checkout")
+        );
+        assert_eq!(s.metadata(), [("plan".to_string(), "pro".to_string())]);
+        s.set_page(Some(String::new()));
+        assert_eq!(
+            page(s.opened(Some("https://shop.example/b".into()))).as_deref(),
+            Some("https://shop.example/b"),
+            "an empty page goes back to the address"
+        );
+    }
+
+    #[test]
     fn a_new_visitor_says_hello_without_a_token_and_keeps_the_one_it_gets() {
         let mut s = Session::new(None);
         assert_eq!(s.status(), None, "nothing happens before the panel opens");
         s.connecting();
-        assert_eq!(s.status().as_deref(), Some("Connecting…"));
+        assert_eq!(s.status(), Some(Status::Connecting));
         let hello = s.opened(Some("https://shop.example/cart".into()));
         assert_eq!(
             hello,
@@ -415,7 +501,7 @@ mod tests {
         ));
 
         s.dropped();
-        assert_eq!(s.status().as_deref(), Some("Reconnecting…"));
+        assert_eq!(s.status(), Some(Status::Reconnecting));
         assert_eq!(
             s.say("b".into(), "still there?"),
             None,
@@ -431,7 +517,7 @@ mod tests {
             panic!()
         };
         assert_eq!(last_seq, 1, "only what was missed is replayed");
-        assert_eq!(s.status().as_deref(), Some("Reconnecting…"));
+        assert_eq!(s.status(), Some(Status::Reconnecting));
         assert_eq!(
             s.receive(welcome(None)),
             [Effect::Send(say("b", "still there?"))]
@@ -551,7 +637,7 @@ mod tests {
             message: "Slow down".into(),
             client_id: None,
         });
-        assert_eq!(s.status().as_deref(), Some("Slow down"));
+        assert_eq!(s.status(), Some(Status::Problem("Slow down".into())));
         s.receive(VisitorUpdate::Ack {
             client_id: "x".into(),
             seq: 1,
@@ -621,7 +707,7 @@ mod tests {
     fn errors_naming_nothing_pending_still_show_in_the_status_line() {
         let mut s = live();
         s.receive(error(ErrorCode::RateLimited, "Slow down", Some("gone")));
-        assert_eq!(s.status().as_deref(), Some("Slow down"));
+        assert_eq!(s.status(), Some(Status::Problem("Slow down".into())));
     }
 
     #[test]
@@ -684,6 +770,60 @@ mod tests {
         });
         s.receive(event(1, EventBody::AgentLeft { name: "Mia".into() }));
         assert_eq!(s.typing(), None);
+    }
+
+    fn draft(text: &str) -> VisitorUpdate {
+        VisitorUpdate::Draft {
+            name: "Nora".into(),
+            text: text.into(),
+        }
+    }
+
+    #[test]
+    fn a_streamed_draft_grows_and_gives_way_to_the_stored_answer() {
+        let mut s = live();
+        s.receive(VisitorUpdate::Typing {
+            name: "Nora".into(),
+            typing: true,
+        });
+        s.receive(draft("Refunds"));
+        assert_eq!(s.draft(), Some(("Nora", "Refunds")));
+        assert_eq!(s.typing(), None, "the draft shows instead of the dots");
+        s.receive(draft("Refunds take 5 days"));
+        assert_eq!(s.draft(), Some(("Nora", "Refunds take 5 days")));
+        s.receive(event(
+            1,
+            EventBody::Visitor {
+                client_id: "v".into(),
+                text: "and?".into(),
+            },
+        ));
+        assert!(s.draft().is_some(), "the visitor writing changes nothing");
+        s.receive(event(
+            2,
+            EventBody::Assistant {
+                name: "Nora".into(),
+                text: "Refunds take 5 days.".into(),
+                articles: vec![],
+                confidence: None,
+            },
+        ));
+        assert_eq!(s.draft(), None, "the stored answer replaces it");
+
+        s.receive(draft("Maybe"));
+        s.receive(draft(""));
+        assert_eq!(s.draft(), None, "an empty draft withdraws it");
+        s.receive(draft("Maybe"));
+        s.receive(event(
+            3,
+            EventBody::HandoffStarted {
+                notice: "A person is coming".into(),
+            },
+        ));
+        assert_eq!(s.draft(), None, "a handoff withdraws it");
+        s.receive(draft("Half"));
+        s.dropped();
+        assert_eq!(s.draft(), None, "a dropped socket ends the stream");
     }
 
     #[test]
@@ -805,7 +945,7 @@ mod tests {
         );
         s.receive(error(ErrorCode::RateLimited, "Slow down", Some("r")));
         assert!(s.rating_due(), "the prompt is back");
-        assert_eq!(s.status().as_deref(), Some("Slow down"));
+        assert_eq!(s.status(), Some(Status::Problem("Slow down".into())));
     }
 
     #[test]

@@ -86,8 +86,9 @@ pub struct Line {
     /// Set while the message is not stored as an event yet.
     pub client_id: Option<String>,
     pub author: Author,
-    /// The assistant's or agent's display name; `None` for the visitor and
-    /// for notices (each view names the visitor its own way).
+    /// The assistant's or agent's display name; `None` for the visitor
+    /// (each view names the visitor its own way). A notice about someone
+    /// (joined, left, back) names them here; other notices have `None`.
     pub name: Option<String>,
     pub text: String,
     pub at: Option<Millis>,
@@ -387,10 +388,14 @@ impl Transcript {
                 line.text = text.clone();
             }
             EventBody::HandoffStarted { notice } => line.text = notice.clone(),
+            // Notices about someone keep the name too, so a view can say it
+            // in its own language (see `Line::name`).
             EventBody::AgentJoined { name } => {
+                line.name = Some(name.clone());
                 line.text = format!("{name} joined the conversation")
             }
             EventBody::AgentLeft { name } => {
+                line.name = Some(name.clone());
                 line.text = match self.audience {
                     Audience::Visitor => {
                         format!("{name} handed your conversation back to the team")
@@ -401,6 +406,7 @@ impl Transcript {
                 }
             }
             EventBody::AssistantResumed { name } => {
+                line.name = Some(name.clone());
                 line.text = format!("{name} is back in the conversation");
             }
             EventBody::Rated {
@@ -603,12 +609,15 @@ mod tests {
         assert_eq!(t.responder(), Some(&nora()));
 
         let lines = t.lines();
-        assert!(
-            lines
-                .iter()
-                .all(|l| l.author == Author::Notice && l.name.is_none())
-        );
+        assert!(lines.iter().all(|l| l.author == Author::Notice));
+        assert_eq!(lines[0].name, None, "the handoff notice names nobody");
         assert_eq!(lines[1].text, "Mia joined the conversation");
+        assert_eq!(
+            lines[1].name.as_deref(),
+            Some("Mia"),
+            "for views in other languages"
+        );
+        assert_eq!(lines[2].name.as_deref(), Some("Nora"));
     }
 
     #[test]

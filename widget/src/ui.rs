@@ -1,7 +1,8 @@
 //! The widget's components: a panel with a header naming the responder, the
-//! transcript (with the typing indicator and, after the team closes, the
-//! rating prompt), and a footer with the status line, the "Talk to a human"
-//! button and the composer.
+//! transcript (with the answer streaming in, the typing indicator and, after
+//! the team closes, the rating prompt), and a footer with the status line,
+//! the "Talk to a human" button and the composer; beside the panel, a
+//! screen-reader announcement of what arrives.
 //!
 //! The `data-baton` attributes are a contract with the end-to-end tests and
 //! with host pages that script the widget: keep them. All text goes into text
@@ -13,9 +14,10 @@ use leptos::ev::KeyboardEvent;
 use leptos::html;
 use leptos::prelude::*;
 
-use crate::chat::Chat;
-use crate::session::HumanButton;
-use crate::transcript::{Author, Line};
+use crate::chat::{Chat, Config};
+use crate::i18n::Strings;
+use crate::session::{HumanButton, Status};
+use crate::transcript::{Author, Line, THANKS};
 
 /// The panel's CSS. It lives inside the shadow root, so the host page's CSS
 /// cannot reach it and it cannot leak out.
@@ -30,13 +32,21 @@ pub fn Widget(chat: Chat) -> impl IntoView {
     // Read receipts wait for the visitor to come back to the page.
     let visibility = window_event_listener_untyped("visibilitychange", move |_| chat.mark_read());
     on_cleanup(move || visibility.remove());
+    // The site's choices: drawn as they are now. They change rarely (a
+    // `Baton('set', …)`), and then the widget is mounted again (see
+    // `entry.rs`): reactive text everywhere would cost the visitor more.
+    let config = chat.config.get_untracked();
+    let t = config.lang.strings();
+    let lang = config.lang.code();
     view! {
         <style>{STYLE}</style>
+        <Announcer chat t/>
         <section
             class="panel"
             data-baton="panel"
             role="dialog"
-            aria-label="Chat"
+            aria-label=t.chat
+            lang=lang
             hidden=move || !chat.open.get()
             on:keydown=move |ev: KeyboardEvent| {
                 if ev.key() == "Escape" {
@@ -44,68 +54,142 @@ pub fn Widget(chat: Chat) -> impl IntoView {
                 }
             }
         >
-            <Header chat/>
-            <Transcript chat/>
-            <Footer chat/>
+            <Header chat t config=config.clone()/>
+            <Transcript chat t config/>
+            <Footer chat t/>
         </section>
     }
 }
 
-#[component]
-fn Header(chat: Chat) -> impl IntoView {
-    let responder = Memo::new(move |_| chat.session.with(|s| s.transcript.responder().cloned()));
-    let name =
-        move || responder.with(|r| r.as_ref().map(|r| r.name().to_owned()).unwrap_or_default());
-    let initial = move || {
-        name()
-            .chars()
-            .next()
-            .map(|c| c.to_uppercase().to_string())
-            .unwrap_or_default()
+/// What a line says in the widget's language: notices the widget words
+/// itself are translated; messages and the server's notices are as sent.
+fn line_text(line: &Line, t: &Strings) -> String {
+    if line.author != Author::Notice {
+        return line.text.clone();
+    }
+    let after_name = match line.kind {
+        Some("agent_joined") => t.joined,
+        Some("agent_left") => t.handed_back,
+        Some("assistant_resumed") => t.is_back,
+        _ if line.text == THANKS => return t.thanks.to_owned(),
+        _ => return line.text.clone(),
     };
+    [line.name.as_deref().unwrap_or_default(), after_name].concat()
+}
+
+/// A line's author as the widget names it: the site's name for its
+/// assistant, if it chose one.
+fn author_name(line: &Line, config: &Config) -> String {
+    match (line.author, &config.name) {
+        (Author::Assistant, Some(name)) => name.clone(),
+        _ => line.name.clone().unwrap_or_default(),
+    }
+}
+
+/// Reads out what arrives (the team's messages and notices, not the
+/// visitor's own), once, even while the panel is closed.
+#[component]
+fn Announcer(chat: Chat, t: &'static Strings) -> impl IntoView {
+    let config = chat.config.get_untracked();
+    let said = Memo::new(move |_| {
+        let seq = chat.news.get()?;
+        let line = chat.session.with_untracked(|s| {
+            s.transcript
+                .lines()
+                .into_iter()
+                .find(|l| l.seq == Some(seq))
+        })?;
+        Some(match line.author {
+            Author::Visitor => return None,
+            Author::Notice => line_text(&line, t),
+            _ => [author_name(&line, &config).as_str(), ": ", &line.text].concat(),
+        })
+    });
+    view! {
+        <div class="sr" role="status" aria-live="polite" data-baton="announce">
+            {move || said.get()}
+        </div>
+    }
+}
+
+#[component]
+fn Header(chat: Chat, t: &'static Strings, config: Config) -> impl IntoView {
+    let responder = Memo::new(move |_| chat.session.with(|s| s.transcript.responder().cloned()));
     let queued = Memo::new(move |_| {
         chat.session
             .with(|s| s.transcript.state() == ConversationState::Queued)
     });
+    let assistant = move || !matches!(responder.get(), Some(Responder::Agent { .. }));
+    let name = {
+        let own = config.name.clone();
+        move || match (responder.get(), &own) {
+            (Some(Responder::Assistant { .. }) | None, Some(own)) => own.clone(),
+            (Some(r), _) => r.name().to_owned(),
+            (None, None) => String::new(),
+        }
+    };
+    let initial = {
+        let name = name.clone();
+        move || {
+            name()
+                .chars()
+                .next()
+                .map(|c| c.to_uppercase().collect::<String>())
+                .unwrap_or_default()
+        }
+    };
     let role = move || match responder.get() {
-        Some(Responder::Agent { .. }) => "Support team",
+        Some(Responder::Agent { .. }) => t.team_role,
         // Handed off, or handed back to the team: nobody holds it yet.
-        Some(Responder::Assistant { .. }) if queued.get() => "A person will join you soon",
-        Some(Responder::Assistant { .. }) => "Virtual assistant",
+        Some(Responder::Assistant { .. }) if queued.get() => t.queued_role,
+        Some(Responder::Assistant { .. }) => t.assistant_role,
         None => "",
     };
+    // The site's picture of its assistant, while the assistant answers.
+    let avatar = config.avatar.map(|src| {
+        view! { <img class="avatar" data-baton="avatar" src=src alt="" hidden=move || !assistant()/> }
+    });
+    let pictured = avatar.is_some();
     view! {
-        <header class="head">
-            <div class="avatar" aria-hidden="true">{initial}</div>
+        // Not a <header>: inside the dialog it would be a second banner
+        // landmark on the host page.
+        <div class="head">
+            {avatar}
+            <div class="avatar" aria-hidden="true" hidden=move || pictured && assistant()>{initial}</div>
             <div class="who">
                 <div class="name" data-baton="responder">{name}</div>
-                <div class="role">{role}</div>
+                <div class="role" data-baton="role">{role}</div>
             </div>
             <button
                 type="button"
                 class="icon"
                 data-baton="close"
-                aria-label="Minimise chat"
+                aria-label=t.minimise
                 on:click=move |_| chat.minimise()
             >
                 <svg viewBox="0 0 24 24" aria-hidden="true">
                     <path d="M6 9l6 6 6-6" fill="none" stroke="currentColor" stroke-width="2" stroke-linecap="round"/>
                 </svg>
             </button>
-        </header>
+        </div>
     }
 }
 
 #[component]
-fn Transcript(chat: Chat) -> impl IntoView {
+fn Transcript(chat: Chat, t: &'static Strings, config: Config) -> impl IntoView {
     let lines = Memo::new(move |_| chat.session.with(|s| s.transcript.lines()));
     let typing = Memo::new(move |_| chat.session.with(|s| s.typing().map(str::to_owned)));
+    let draft = Memo::new(move |_| {
+        chat.session
+            .with(|s| s.draft().map(|(n, t)| (n.to_owned(), t.to_owned())))
+    });
     let rating = Memo::new(move |_| chat.session.with(|s| s.rating_due()));
     let log = NodeRef::<html::Div>::new();
     // Keep the newest line in view, after the list has been redrawn.
     Effect::new(move |_| {
         lines.track();
         typing.track();
+        draft.track();
         rating.track();
         chat.open.track();
         request_animation_frame(move || {
@@ -114,46 +198,65 @@ fn Transcript(chat: Chat) -> impl IntoView {
             }
         });
     });
+    let greeting = config
+        .greeting
+        .clone()
+        .unwrap_or_else(|| t.greeting.to_owned());
+    let own_name = config.name.clone();
     view! {
-        <div class="log" data-baton="transcript" aria-live="polite" node_ref=log>
+        // Arrivals are read out by the announcer: the log itself is quiet.
+        // Focusable, so it scrolls with the keyboard.
+        <div class="log" data-baton="transcript" role="log" aria-live="off" aria-label=t.chat tabindex="0" node_ref=log>
             <Show when=move || lines.with(Vec::is_empty)>
-                <p class="hint">"Hi! Ask us anything. You can talk to a person at any time."</p>
+                <p class="hint" data-baton="greeting">{greeting.clone()}</p>
             </Show>
-            <For each=move || lines.get() key=Line::key children=move |line| view! { <Message line/> }/>
+            <For
+                each=move || lines.get()
+                key=Line::key
+                children=move |line| view! { <Message line t config=config.clone()/> }
+            />
+            {move || draft.get().map(|(name, text)| view! {
+                <div class="msg assistant" data-baton="draft" aria-hidden="true">
+                    <div class="author">{own_name.clone().unwrap_or(name)}</div>
+                    <div class="text">{text}</div>
+                </div>
+            })}
             {move || typing.get().map(|name| view! {
                 <div class="typing" data-baton="typing">
                     <span class="dots" aria-hidden="true"><i></i><i></i><i></i></span>
-                    {name} " is typing…"
+                    {name} {t.is_typing}
                 </div>
             })}
-            {move || rating.get().then(|| view! { <RatingPrompt chat/> })}
+            {move || rating.get().then(|| view! { <RatingPrompt chat t/> })}
         </div>
     }
 }
 
 #[component]
-fn Message(line: Line) -> impl IntoView {
+fn Message(line: Line, t: &'static Strings, config: Config) -> impl IntoView {
     let author = line.author;
     let pending = line.is_pending().then_some("true");
     let failed = line.failed.is_some().then_some("true");
     let name = match author {
         Author::Notice => None,
-        Author::Visitor => Some(("author sr", "You".to_owned())),
-        _ => Some(("author", line.name.clone().unwrap_or_default())),
+        Author::Visitor => Some(("author sr", t.you.to_owned())),
+        _ => Some(("author", author_name(&line, &config))),
     };
+    let text = line_text(&line, t);
+    let seq = line.seq.map(|s| s.to_string());
     view! {
         <div
-            class=format!("msg {}", author.as_str())
+            class=["msg ", author.as_str()].concat()
             data-baton="message"
             data-author=author.as_str()
-            data-seq=line.seq.map(|s| s.to_string())
+            data-seq=seq
             data-pending=pending
             data-failed=failed
         >
             {name.map(|(class, name)| view! { <div class=class data-baton="author">{name}</div> })}
-            <div class="text" data-baton="text">{line.text}</div>
+            <div class="text" data-baton="text">{text}</div>
             {line.failed.map(|why| view! {
-                <div class="failed" data-baton="failed" role="alert">"Not sent: " {why}</div>
+                <div class="failed" data-baton="failed" role="alert">{t.not_sent} {why}</div>
             })}
         </div>
     }
@@ -162,7 +265,7 @@ fn Message(line: Line) -> impl IntoView {
 /// After the team closes: one click on a thumb rates, with the comment
 /// above it if the visitor wrote one.
 #[component]
-fn RatingPrompt(chat: Chat) -> impl IntoView {
+fn RatingPrompt(chat: Chat, t: &'static Strings) -> impl IntoView {
     let comment = NodeRef::<html::Textarea>::new();
     let rate = move |rating| {
         let text = comment
@@ -172,23 +275,23 @@ fn RatingPrompt(chat: Chat) -> impl IntoView {
         chat.rate(rating, &text);
     };
     view! {
-        <div class="rating" data-baton="rating" role="group" aria-label="Rate the help you got">
-            <p class="q">"How was the help you got?"</p>
+        <div class="rating" data-baton="rating" role="group" aria-label=t.rate_group>
+            <p class="q">{t.rate_question}</p>
             <textarea
                 data-baton="rate-comment"
                 rows="1"
-                placeholder="Add a comment (optional)"
-                aria-label="Comment (optional)"
+                placeholder=t.comment_placeholder
+                aria-label=t.comment
                 maxlength=MAX_TEXT
                 node_ref=comment
             ></textarea>
             <div class="thumbs">
                 // The thumbs are CSS icons (style.css): no emoji, no code.
                 <button type="button" data-baton="rate-good" on:click=move |_| rate(Rating::Good)>
-                    "Good"
+                    {t.good}
                 </button>
                 <button type="button" class="bad" data-baton="rate-bad" on:click=move |_| rate(Rating::Bad)>
-                    "Bad"
+                    {t.bad}
                 </button>
             </div>
         </div>
@@ -196,7 +299,7 @@ fn RatingPrompt(chat: Chat) -> impl IntoView {
 }
 
 #[component]
-fn Footer(chat: Chat) -> impl IntoView {
+fn Footer(chat: Chat, t: &'static Strings) -> impl IntoView {
     let status = Memo::new(move |_| chat.session.with(|s| s.status()));
     let human = Memo::new(move |_| chat.session.with(|s| s.human_button()));
     let draft = RwSignal::new(String::new());
@@ -216,7 +319,12 @@ fn Footer(chat: Chat) -> impl IntoView {
     };
     view! {
         <div class="status" data-baton="status" role="status" hidden=move || status.with(Option::is_none)>
-            {move || status.get().unwrap_or_default()}
+            {move || match status.get() {
+                Some(Status::Connecting) => t.connecting.to_owned(),
+                Some(Status::Reconnecting) => t.reconnecting.to_owned(),
+                Some(Status::Problem(why)) => why,
+                None => String::new(),
+            }}
         </div>
         <div class="actions">
             <button
@@ -225,11 +333,17 @@ fn Footer(chat: Chat) -> impl IntoView {
                 data-baton="human"
                 hidden=move || human.get() == HumanButton::Hidden
                 disabled=move || human.get() != HumanButton::Offer
-                on:click=move |_| chat.request_human()
+                on:click=move |_| {
+                    chat.request_human();
+                    // The button is disabled now: keep the focus in the chat.
+                    if let Some(input) = chat.input.get_untracked() {
+                        let _ = input.focus();
+                    }
+                }
             >
                 {move || match human.get() {
-                    HumanButton::Offer => "Talk to a human",
-                    _ => "A person is on the way",
+                    HumanButton::Offer => t.talk_to_human,
+                    _ => t.on_the_way,
                 }}
             </button>
         </div>
@@ -237,8 +351,8 @@ fn Footer(chat: Chat) -> impl IntoView {
             <textarea
                 data-baton="input"
                 rows="1"
-                placeholder="Write a message…"
-                aria-label="Message"
+                placeholder=t.placeholder
+                aria-label=t.message
                 maxlength=MAX_TEXT
                 node_ref=chat.input
                 prop:value=move || draft.get()
@@ -254,7 +368,7 @@ fn Footer(chat: Chat) -> impl IntoView {
                 type="button"
                 class="send"
                 data-baton="send"
-                aria-label="Send"
+                aria-label=t.send
                 disabled=move || draft.with(|d| d.trim().is_empty())
                 on:click=move |_| send()
             >

@@ -110,6 +110,14 @@ fn every_update_decodes_as_serde_encodes_it() {
             name: "Nova".into(),
             typing: false,
         },
+        VisitorUpdate::Draft {
+            name: "Nova".into(),
+            text: "Refunds take".into(),
+        },
+        VisitorUpdate::Draft {
+            name: "Nova".into(),
+            text: String::new(),
+        },
         VisitorUpdate::Error {
             code: ErrorCode::Invalid,
             message: "too long".into(),
@@ -234,6 +242,7 @@ fn what_the_widget_does_not_understand_is_skipped() {
         r#"{"type":"event","event":{"seq":1,"at":0,"type":"dance"}}"#,
         r#"{"type":"welcome","token":null,"state":"asleep","responder":{"kind":"assistant","name":"N"}}"#,
         r#"{"type":"typing","name":"Mia"}"#,
+        r#"{"type":"draft","name":"Nova"}"#,
         r#"{"type":"event","event":{"seq":1,"at":0,"type":"rated","client_id":"r","rating":"meh"}}"#,
     ] {
         assert_eq!(decode(text), None, "{text}");

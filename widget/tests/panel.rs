@@ -12,7 +12,8 @@ use std::rc::Rc;
 
 use baton_shared::domain::{ConversationState, Event, EventBody, Rating, Responder};
 use baton_shared::protocol::{ErrorCode, VisitorRequest, VisitorUpdate};
-use baton_widget::chat::{Chat, Wire};
+use baton_widget::chat::{Chat, Config, Wire};
+use baton_widget::i18n::Lang;
 use baton_widget::link::LinkEvent;
 use baton_widget::session::Session;
 use baton_widget::ui::Widget;
@@ -50,6 +51,11 @@ struct Page {
 
 impl Page {
     fn mount() -> Self {
+        Self::mount_with(Config::default())
+    }
+
+    /// Mounted with the site's settings, as `Baton('set', …)` gives them.
+    fn mount_with(config: Config) -> Self {
         let document = window().document().unwrap();
         let host = document.create_element("div").unwrap();
         document.body().unwrap().append_child(&host).unwrap();
@@ -60,6 +66,7 @@ impl Page {
 
         let wire = Rc::new(FakeWire::default());
         let chat = Chat::new(Session::new(None), wire.clone(), None);
+        chat.config.set(config);
         leptos::mount::mount_to(container, move || view! { <Widget chat/> }).forget();
         Self { root, chat, wire }
     }
@@ -143,7 +150,11 @@ impl Page {
 
     /// Opened, connected and welcomed into a conversation with Nora.
     async fn live() -> Self {
-        let page = Self::mount();
+        Self::live_with(Config::default()).await
+    }
+
+    async fn live_with(config: Config) -> Self {
+        let page = Self::mount_with(config);
         page.chat.set_open(true);
         page.chat.link_event(LinkEvent::Opened);
         page.server(VisitorUpdate::Welcome {
@@ -601,5 +612,205 @@ async fn an_agent_handing_back_to_the_team_is_announced() {
     assert!(
         human.disabled() && !human.hidden(),
         "a person is on the way"
+    );
+}
+
+fn nora_says(text: &str) -> EventBody {
+    EventBody::Assistant {
+        name: "Nora".into(),
+        text: text.into(),
+        articles: vec![],
+        confidence: None,
+    }
+}
+
+#[wasm_bindgen_test]
+async fn the_widget_speaks_the_chosen_language() {
+    let page = Page::live_with(Config {
+        lang: Lang::De,
+        ..Config::default()
+    })
+    .await;
+    let panel: HtmlElement = page.find("[data-baton=panel]");
+    assert_eq!(panel.get_attribute("lang").as_deref(), Some("de"));
+    assert_eq!(panel.get_attribute("aria-label").as_deref(), Some("Chat"));
+    assert_eq!(
+        page.text("[data-baton=human]"),
+        "Mit einem Menschen sprechen"
+    );
+    let input: HtmlTextAreaElement = page.find("[data-baton=input]");
+    assert_eq!(input.placeholder(), "Nachricht schreiben…");
+    assert_eq!(
+        page.find::<HtmlElement>("[data-baton=send]")
+            .get_attribute("aria-label")
+            .as_deref(),
+        Some("Senden")
+    );
+    assert!(page.text("[data-baton=greeting]").starts_with("Hallo!"));
+
+    page.event(1, EventBody::AgentJoined { name: "Mia".into() });
+    settle().await;
+    assert_eq!(
+        page.text("[data-baton=message][data-seq='1']"),
+        "Mia ist dem Gespräch beigetreten",
+        "the widget's own notices are translated"
+    );
+    assert_eq!(page.text("[data-baton=role]"), "Support-Team");
+    page.chat.link_event(LinkEvent::Closed { was_open: true });
+    settle().await;
+    assert_eq!(page.text("[data-baton=status]"), "Verbinde erneut…");
+}
+
+#[wasm_bindgen_test]
+async fn the_site_names_its_assistant_and_shows_its_picture_and_greeting() {
+    let page = Page::live_with(Config {
+        name: Some("Ava".into()),
+        avatar: Some("data:image/gif;base64,R0lGODlhAQABAAAAACw=".into()),
+        greeting: Some("Welcome to Northwind!".into()),
+        ..Config::default()
+    })
+    .await;
+    assert_eq!(page.text("[data-baton=greeting]"), "Welcome to Northwind!");
+    assert_eq!(
+        page.text("[data-baton=responder]"),
+        "Ava",
+        "not the server's Nora"
+    );
+    let avatar: HtmlElement = page.find("[data-baton=avatar]");
+    assert!(!avatar.hidden());
+    assert_eq!(
+        avatar.get_attribute("alt").as_deref(),
+        Some(""),
+        "decorative"
+    );
+
+    page.event(1, nora_says("Hello!"));
+    settle().await;
+    assert_eq!(
+        page.text("[data-baton=message][data-seq='1'] [data-baton=author]"),
+        "Ava"
+    );
+    assert!(
+        !page.exists("[data-baton=greeting]"),
+        "gone once people talk"
+    );
+
+    page.event(2, EventBody::AgentJoined { name: "Mia".into() });
+    settle().await;
+    assert_eq!(page.text("[data-baton=responder]"), "Mia");
+    assert!(
+        avatar.hidden(),
+        "the assistant's picture goes with the assistant"
+    );
+}
+
+#[wasm_bindgen_test]
+async fn what_arrives_is_read_out_once_and_the_visitors_own_words_are_not() {
+    let page = Page::live().await;
+    let told = Rc::new(RefCell::new(Vec::new()));
+    {
+        let told = told.clone();
+        page.chat.on_event(Rc::new(move |event: &Event| {
+            told.borrow_mut().push(event.seq)
+        }));
+    }
+    page.type_text("hello");
+    settle().await;
+    page.find::<HtmlButtonElement>("[data-baton=send]").click();
+    settle().await;
+    let VisitorRequest::Say { client_id, text } = page.last_action() else {
+        panic!("no say")
+    };
+    page.event(1, EventBody::Visitor { client_id, text });
+    settle().await;
+    assert_eq!(
+        page.text("[data-baton=announce]"),
+        "",
+        "not the visitor's own"
+    );
+
+    page.event(
+        2,
+        EventBody::Agent {
+            name: "Mia".into(),
+            client_id: "m".into(),
+            text: "Hi, I'm Mia".into(),
+        },
+    );
+    settle().await;
+    let announce: HtmlElement = page.find("[data-baton=announce]");
+    assert_eq!(
+        announce.get_attribute("aria-live").as_deref(),
+        Some("polite")
+    );
+    assert_eq!(page.text("[data-baton=announce]"), "Mia: Hi, I'm Mia");
+
+    page.event(3, EventBody::AgentLeft { name: "Mia".into() });
+    settle().await;
+    assert_eq!(
+        page.text("[data-baton=announce]"),
+        "Mia handed your conversation back to the team"
+    );
+    // A replay (after a reconnect) is neither read out nor told again.
+    page.event(2, EventBody::AgentJoined { name: "Mia".into() });
+    settle().await;
+    assert_eq!(*told.borrow(), [1, 2, 3], "the page hears each event once");
+}
+
+#[wasm_bindgen_test]
+async fn a_streamed_answer_grows_in_place_and_gives_way_to_the_stored_one() {
+    let page = Page::live().await;
+    page.server(VisitorUpdate::Draft {
+        name: "Nora".into(),
+        text: "Refunds".into(),
+    });
+    settle().await;
+    assert_eq!(page.text("[data-baton=draft] .text"), "Refunds");
+    page.server(VisitorUpdate::Draft {
+        name: "Nora".into(),
+        text: "Refunds take 5 days".into(),
+    });
+    settle().await;
+    assert_eq!(page.count("[data-baton=draft]"), 1);
+    assert_eq!(page.text("[data-baton=draft] .text"), "Refunds take 5 days");
+    page.event(1, nora_says("Refunds take 5 days."));
+    settle().await;
+    assert!(!page.exists("[data-baton=draft]"));
+    assert_eq!(
+        page.text("[data-baton=message][data-seq='1'] [data-baton=text]"),
+        "Refunds take 5 days."
+    );
+}
+
+#[wasm_bindgen_test]
+async fn a_pending_message_is_marked_until_acknowledged() {
+    let page = Page::live().await;
+    page.type_text("is it shipped?");
+    settle().await;
+    page.find::<HtmlButtonElement>("[data-baton=send]").click();
+    settle().await;
+    let VisitorRequest::Say { client_id, text } = page.last_action() else {
+        panic!("no say")
+    };
+    let pending: HtmlElement = page.find("[data-baton=message][data-author=visitor]");
+    assert_eq!(
+        pending.get_attribute("data-pending").as_deref(),
+        Some("true")
+    );
+    assert_eq!(pending.get_attribute("data-seq"), None);
+    page.server(VisitorUpdate::Ack {
+        client_id: client_id.clone(),
+        seq: 1,
+    });
+    settle().await;
+    let acked: HtmlElement = page.find("[data-baton=message][data-author=visitor]");
+    assert_eq!(acked.get_attribute("data-pending"), None, "acknowledged");
+    assert_eq!(acked.get_attribute("data-seq").as_deref(), Some("1"));
+    page.event(1, EventBody::Visitor { client_id, text });
+    settle().await;
+    assert_eq!(
+        page.count("[data-baton=message][data-author=visitor]"),
+        1,
+        "no duplicate"
     );
 }

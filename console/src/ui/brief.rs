@@ -1,10 +1,13 @@
 //! The brief: why a conversation came to a person and what they need to
-//! pick it up without asking the visitor to repeat themselves.
+//! pick it up without asking the visitor to repeat themselves — and the
+//! agent's verdict on the handoff, which `baton export` turns into the
+//! expectation of an eval case.
 
-use baton_shared::domain::{Brief, ConversationDetail, Identity};
+use baton_shared::domain::{Brief, ConversationDetail, Identity, Verdict};
 use leptos::prelude::*;
 
 use super::identity::Who;
+use crate::connection::Console;
 use crate::format;
 
 #[component]
@@ -25,7 +28,7 @@ pub fn BriefCard(detail: Memo<Option<ConversationDetail>>) -> impl IntoView {
         <aside class="brief" data-console="brief" aria-label="Brief">
             <h3>"Brief"</h3>
             {move || match brief.get() {
-                Some(brief) => view! { <Facts brief identity/> }.into_any(),
+                Some(brief) => view! { <Facts brief identity/> <VerdictButtons detail/> }.into_any(),
                 None => view! {
                     <p class="muted">"No handoff yet: the assistant has handled this conversation."</p>
                     <dl>
@@ -37,6 +40,38 @@ pub fn BriefCard(detail: Memo<Option<ConversationDetail>>) -> impl IntoView {
                 }.into_any(),
             }}
         </aside>
+    }
+}
+
+/// Was a person needed? Two buttons showing the current choice; any agent
+/// may set it, the latest counts.
+#[component]
+fn VerdictButtons(detail: Memo<Option<ConversationDetail>>) -> impl IntoView {
+    let console = use_context::<Console>();
+    let verdict = Memo::new(move |_| detail.with(|d| d.as_ref().and_then(|d| d.verdict)));
+    let choice = move |choice: Verdict, hook: &'static str, text: &'static str| {
+        let chosen = move || verdict.get() == Some(choice);
+        view! {
+            <button type="button" data-console=hook
+                class:chosen=chosen
+                aria-pressed=move || chosen().to_string()
+                disabled=console.is_none()
+                on:click=move |_| {
+                    if let Some(console) = console {
+                        console.verdict(choice);
+                    }
+                }>
+                {text}
+            </button>
+        }
+    };
+    view! {
+        <div class="verdict" role="group" aria-labelledby="verdict-title">
+            <h4 id="verdict-title">"Was this handoff right?"</h4>
+            {choice(Verdict::HandoffRight, "verdict-right", "Handoff was right")}
+            {choice(Verdict::AssistantCouldHaveAnswered, "verdict-assistant", "The assistant could have answered this")}
+            <p class="muted">"Your answer becomes the expectation when the team exports this conversation as a test case."</p>
+        </div>
     }
 }
 

@@ -30,6 +30,9 @@ pub enum Signal {
     /// The responder — an agent, or the assistant preparing an answer — is
     /// typing (for the visitor).
     ResponderTyping { name: String, typing: bool },
+    /// The assistant's answer so far, while it streams (for the visitor);
+    /// empty text takes the draft away (withheld or dropped).
+    Draft { name: String, text: String },
     /// The visitor has seen everything up to this seq.
     Read(Seq),
     /// Something agents show changed outside the log (the visitor's

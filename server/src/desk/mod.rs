@@ -8,8 +8,10 @@
 //!   handoff mechanisms are checked.
 //! - [`team`]: the agent's side — queue, claim, reply, hand back, close.
 //! - [`hub`]: fan-out of stored events to connected sockets.
+//! - [`presence`]: whether the visitor is there, and open connections.
 
 mod hub;
+mod presence;
 mod team;
 mod visitor;
 
@@ -18,12 +20,14 @@ use std::sync::Arc;
 use baton_shared::{ConversationId, ConversationState, ErrorCode, Event, EventBody, Responder};
 
 pub use hub::{Broadcast, Hub, Signal};
+pub use presence::{AgentConnection, VisitorConnection};
 pub use team::LinkOutcome;
 pub use visitor::{Opened, Posted};
 
 use crate::assistant::Assistant;
 use crate::config::{AssistantConfig, Config, Limits, Visitors};
 use crate::handoff::Policy;
+use crate::metrics::Metrics;
 use crate::notify::{Dispatch, Signer};
 use crate::store::{Appended, ConversationRow, Store, StoreError};
 
@@ -43,6 +47,10 @@ struct Inner {
     visitors: Visitors,
     dispatch: Dispatch,
     signer: Signer,
+    metrics: Arc<Metrics>,
+    /// How long a visitor must have been gone for an unanswered handoff to
+    /// end `abandoned`, in ms.
+    abandoned_after: i64,
 }
 
 /// Why a command was not carried out. Nothing was changed.
@@ -95,8 +103,22 @@ impl Desk {
                 visitors: config.visitors.clone(),
                 dispatch,
                 signer,
+                metrics: Arc::default(),
+                abandoned_after: i64::try_from(config.analytics.abandoned_after_secs)
+                    .unwrap_or(i64::MAX / 1000)
+                    .saturating_mul(1000),
             }),
         }
+    }
+
+    /// What `/metrics` counts.
+    pub fn metrics(&self) -> &Arc<Metrics> {
+        &self.inner.metrics
+    }
+
+    /// Failed webhook deliveries since start.
+    pub fn webhook_failures(&self) -> u64 {
+        self.inner.dispatch.failures()
     }
 
     pub fn store(&self) -> &Store {
@@ -151,12 +173,20 @@ impl Desk {
         bodies: &[EventBody],
         handoff: crate::store::HandoffWrite,
     ) -> Result<Appended, DeskError> {
+        let opened = match &handoff {
+            crate::store::HandoffWrite::Open(h) => Some(h.mechanism),
+            _ => None,
+        };
         let appended = self
             .inner
             .store
             .append(id, guard, transition, bodies, handoff, crate::clock::now())
             .await?;
         if let Appended::Stored(events) = &appended {
+            self.inner.metrics.stored(bodies);
+            if let Some(mechanism) = opened {
+                self.inner.metrics.handoff(mechanism);
+            }
             self.inner.hub.publish(id, events);
             if transition != crate::store::Transition::Keep {
                 self.inner.hub.queue_changed();

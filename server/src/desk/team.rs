@@ -1,11 +1,12 @@
 //! The team's side of the desk: the queue, and the moves an agent makes on
 //! a conversation — claim it, reply, release or transfer it, hand it back
-//! to the assistant, close it. Each move is one guarded transition, so two agents racing for the
+//! to the assistant, close it — and the verdict on a handoff (was a person
+//! needed?). Each move is one guarded transition, so two agents racing for the
 //! same conversation get exactly one winner.
 
 use baton_shared::{
     AgentId, AgentRef, ConversationDetail, ConversationId, ConversationState, EventBody,
-    QueueEntry, Seq,
+    QueueEntry, Seq, Verdict,
 };
 
 use super::{Desk, DeskError, Signal, check_client_id, check_text};
@@ -23,6 +24,7 @@ impl Desk {
     pub async fn detail(&self, id: ConversationId) -> Result<ConversationDetail, DeskError> {
         let row = self.row(id).await?;
         let brief = self.inner.store.latest_brief(id).await?;
+        let verdict = self.inner.store.latest_verdict(id).await?;
         Ok(ConversationDetail {
             id,
             state: row.state,
@@ -33,7 +35,32 @@ impl Desk {
             brief,
             identity: row.identity,
             visitor_read: row.visitor_read,
+            verdict,
         })
+    }
+
+    /// The agent's judgement of the conversation's latest handoff: was a
+    /// person needed? Any agent may give it, in any state; the latest one
+    /// counts. Watching consoles see it.
+    pub async fn verdict(
+        &self,
+        id: ConversationId,
+        agent: &AgentRef,
+        verdict: Verdict,
+    ) -> Result<(), DeskError> {
+        let stored = self
+            .inner
+            .store
+            .set_verdict(id, verdict, agent.id, crate::clock::now())
+            .await?;
+        if !stored {
+            self.row(id).await?;
+            return Err(DeskError::Conflict(format!(
+                "Conversation {id} has had no handoff to judge."
+            )));
+        }
+        self.inner.hub.signal(id, Signal::DetailChanged);
+        Ok(())
     }
 
     /// Everyone on the team, for transfers.
@@ -165,7 +192,15 @@ impl Desk {
             )
             .await?
         {
-            Appended::Stored(events) => Ok(events[0].seq),
+            Appended::Stored(events) => {
+                let seq = events[0].seq;
+                match self.inner.store.first_reply_latency(id, seq).await {
+                    Ok(Some(ms)) => self.inner.metrics.time_to_human(ms),
+                    Ok(None) => {}
+                    Err(e) => tracing::warn!(conversation = id, %e, "time to first reply"),
+                }
+                Ok(seq)
+            }
             Appended::Duplicate(seq) => Ok(seq),
             Appended::Refused(row) => Err(refusal(&row, "reply to")),
         }
@@ -220,7 +255,10 @@ impl Desk {
                 guard,
                 Transition::To(to, None),
                 &bodies,
-                HandoffWrite::Ended(outcome),
+                HandoffWrite::Ended {
+                    outcome,
+                    abandoned_after: self.inner.abandoned_after,
+                },
             )
         };
         let mut appended = end(Guard::in_states(&[Queued])).await?;
@@ -266,6 +304,7 @@ impl Desk {
                 HandoffWrite::EndedByLink {
                     handoff: claim.handoff,
                     nonce: claim.nonce,
+                    abandoned_after: self.inner.abandoned_after,
                 },
             )
             .await?;

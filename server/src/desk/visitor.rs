@@ -6,13 +6,26 @@
 //! rules) runs before the assistant is asked at all, `after_answer`
 //! (confidence, output rules) judges its draft. A draft that loses is
 //! withheld from the visitor and kept for the agent's brief.
+//!
+//! Whatever the backend, its reply goes the engine's way: a webhook bot's
+//! `{handoff}` becomes a `rule` handoff (`bot_handoff`), a failure or
+//! timeout one with `assistant_unavailable`. A streaming backend's answer
+//! reaches the visitor while it is written only through a [`DraftGate`];
+//! an LLM backend writes the brief's summary after the handoff
+//! ([`Desk::summarise_later`]).
+
+use std::sync::Mutex;
+use std::time::{Duration, Instant};
 
 use baton_shared::{
-    ConversationId, ConversationState, Event, EventBody, IdentityClaim, Rating, Responder, Seq,
+    Brief, ConversationId, ConversationState, Event, EventBody, IdentityClaim, Rating, Responder,
+    Seq,
 };
+use tokio::sync::broadcast;
 
-use super::Signal;
+use super::{Broadcast, Signal};
 use super::{Desk, DeskError, check_client_id, check_text};
+use crate::assistant::{Ask, Partial, Reply};
 use crate::handoff::{self, Candidate, Exchange, Handoff, Situation, Turn};
 use crate::store::{Appended, ConversationRow, Guard, HandoffWrite, NewHandoff, Transition};
 use crate::{identity, secret};
@@ -160,7 +173,17 @@ impl Desk {
     /// The assistant's turn after the visitor message stored as `seq`:
     /// hand off, or answer. Does nothing while the team holds the
     /// conversation.
+    ///
+    /// A streaming backend's answer reaches the visitor as `draft`
+    /// signals while it is written, through a [`DraftGate`] that lets a
+    /// draft through only while the engine would send it as it stands. A
+    /// draft that is then withheld (or dropped) is taken away with an
+    /// empty `draft` before the handoff notice.
     pub async fn respond(&self, id: ConversationId, seq: Seq) -> Result<(), DeskError> {
+        let hub = &self.inner.hub;
+        // Subscribed before the log is read: anything stored after it
+        // makes this turn's draft stale, and the assistant stops early.
+        let mut news = hub.subscribe(id);
         let mut row = self.row(id).await?;
         if row.state == Closed {
             // Writing after a close brings the assistant back, in the same thread.
@@ -195,7 +218,6 @@ impl Desk {
             return Ok(());
         }
         let name = self.inner.persona.name.clone();
-        let hub = &self.inner.hub;
         hub.signal(
             id,
             Signal::ResponderTyping {
@@ -203,25 +225,67 @@ impl Desk {
                 typing: true,
             },
         );
-        let drafted = self.inner.assistant.answer(&history, &turn).await;
+        let ask = Ask {
+            conversation: id,
+            history: &history,
+            turn: &turn,
+            identity: row.identity.as_ref(),
+            page: row.page.as_deref(),
+        };
+        let gate = DraftGate::new(self, id, &name, &situation, &turn);
+        let overtaken = async {
+            loop {
+                match news.recv().await {
+                    Ok(Broadcast::Event(event)) if event.seq > read_at => return,
+                    Ok(_) | Err(broadcast::error::RecvError::Lagged(_)) => {}
+                    Err(broadcast::error::RecvError::Closed) => std::future::pending().await,
+                }
+            }
+        };
+        let drafts = |partial: Partial<'_>| gate.offer(partial);
+        let drafted = tokio::select! {
+            drafted = self.inner.assistant.answer(&ask, &drafts) => Some(drafted),
+            () = overtaken => None,
+        };
         hub.signal(
             id,
             Signal::ResponderTyping {
-                name,
+                name: name.clone(),
                 typing: false,
             },
         );
         let candidate = match drafted {
-            Ok(candidate) => candidate,
-            Err(error) => {
+            // Something was stored meanwhile (the button, another message):
+            // this answer would be stale.
+            None => {
+                gate.withdraw();
+                return Ok(());
+            }
+            Some(Ok(Reply::Answer(candidate))) => candidate,
+            Some(Ok(Reply::Handoff(reason))) => {
+                gate.withdraw();
+                let decision = handoff::by_assistant(
+                    policy,
+                    &situation,
+                    "bot_handoff",
+                    reason,
+                    "The site's bot asked for a person: take over from it.".into(),
+                );
+                self.hand_off(&row, &decision, &situation, &turn, None)
+                    .await?;
+                return Ok(());
+            }
+            Some(Err(error)) => {
                 tracing::warn!(conversation = id, %error, "assistant failed; handing off");
-                let decision = unavailable(error.to_string());
+                gate.withdraw();
+                let decision = unavailable(policy, &situation, error.to_string());
                 self.hand_off(&row, &decision, &situation, &turn, None)
                     .await?;
                 return Ok(());
             }
         };
         if let Some(decision) = handoff::after_answer(policy, &situation, &turn, &candidate) {
+            gate.withdraw();
             self.hand_off(&row, &decision, &situation, &turn, Some(&candidate))
                 .await?;
             return Ok(());
@@ -235,14 +299,20 @@ impl Desk {
         // Only onto the log it was drafted from: if anything came in
         // meanwhile (the button, a newer message, the same turn answered by
         // another connection), this draft is stale and dropped.
-        self.commit(
-            id,
-            Guard::in_states(&[Assistant]).unchanged_since(read_at),
-            Transition::Keep,
-            &[answer],
-            HandoffWrite::None,
-        )
-        .await?;
+        let appended = self
+            .commit(
+                id,
+                Guard::in_states(&[Assistant]).unchanged_since(read_at),
+                Transition::Keep,
+                &[answer],
+                HandoffWrite::None,
+            )
+            .await?;
+        match appended {
+            // The stored answer replaces the draft.
+            Appended::Stored(_) => gate.replaced(),
+            _ => gate.withdraw(),
+        }
         Ok(())
     }
 
@@ -344,6 +414,7 @@ impl Desk {
             None => persona.handoff_notice.clone(),
         };
         let dispatch = &self.inner.dispatch;
+        let built = brief.clone();
         let record = NewHandoff {
             turn: brief.turn,
             mechanism: decision.mechanism,
@@ -376,24 +447,198 @@ impl Desk {
                 if !dispatch.targets.is_empty() {
                     dispatch.wake();
                 }
-                Some(events[0].seq)
+                let seq = events[0].seq;
+                // A backend that cannot answer cannot summarise either.
+                if decision.rule.as_deref() != Some("assistant_unavailable") {
+                    self.summarise_later(row, seq, built, situation, turn);
+                }
+                Some(seq)
             }
             _ => None,
         })
+    }
+
+    /// With an LLM backend, the model writes the brief's intent, what was
+    /// tried and the next step — after the handoff, so the visitor's
+    /// notice and the team's queue never wait for it. When the summary
+    /// arrives (within `summary_timeout_ms`) it replaces those fields of
+    /// the stored brief and watching consoles re-read the conversation;
+    /// on any failure the built brief stays.
+    fn summarise_later(
+        &self,
+        row: &ConversationRow,
+        seq: Seq,
+        brief: Brief,
+        situation: &Situation<'_>,
+        turn: &Turn,
+    ) {
+        if !self.inner.assistant.writes_summaries() {
+            return;
+        }
+        let desk = self.clone();
+        let id = row.id;
+        let (history, turn) = (situation.history.to_vec(), turn.clone());
+        let (identity, page) = (row.identity.clone(), row.page.clone());
+        tokio::spawn(async move {
+            let ask = Ask {
+                conversation: id,
+                history: &history,
+                turn: &turn,
+                identity: identity.as_ref(),
+                page: page.as_deref(),
+            };
+            let mut brief = brief;
+            match desk.inner.assistant.summarise(&ask, &brief).await {
+                Ok(summary) => summary.apply(&mut brief),
+                Err(error) => {
+                    tracing::warn!(conversation = id, %error, "brief summary failed; the built brief stays");
+                    return;
+                }
+            }
+            match desk.inner.store.update_brief(id, seq, &brief).await {
+                Ok(true) => {
+                    desk.inner.hub.signal(id, Signal::DetailChanged);
+                    desk.inner.hub.queue_changed();
+                }
+                Ok(false) => {}
+                Err(error) => tracing::warn!(conversation = id, %error, "brief summary not stored"),
+            }
+        });
     }
 }
 
 /// The handoff when the assistant itself fails: the visitor is never left
 /// waiting on a broken backend.
-fn unavailable(error: String) -> Handoff {
-    Handoff {
-        mechanism: baton_shared::Mechanism::Rule,
-        rule: Some("assistant_unavailable".into()),
-        reason: format!("The assistant is unavailable ({error})."),
-        confidence: None,
-        threshold: None,
-        next_step: "Answer the visitor's question; the assistant could not.".into(),
-        out_of_hours: None,
+fn unavailable(policy: &handoff::Policy, situation: &Situation, error: String) -> Handoff {
+    handoff::by_assistant(
+        policy,
+        situation,
+        "assistant_unavailable",
+        format!("The assistant is unavailable ({error})."),
+        "Answer the visitor's question; the assistant could not.".into(),
+    )
+}
+
+/// Tokens a streamed answer must have before the visitor sees any of it.
+const HOLD_BACK_TOKENS: usize = 16;
+/// At most one draft frame per this interval (each carries the whole text
+/// so far).
+const DRAFT_INTERVAL: Duration = Duration::from_millis(50);
+
+/// What the visitor may see of an answer while it streams.
+///
+/// Visitors must not see an answer that is then withheld, yet the engine
+/// can only judge a whole answer. The gate therefore shows a draft only
+/// when it would pass the engine *as it stands*, with a margin at the
+/// start:
+///
+/// - only backends that know the confidence while generating (token
+///   log-probabilities) stream at all; a self-rated or webhook answer is
+///   shown whole, after the decision;
+/// - nothing is shown before [`HOLD_BACK_TOKENS`] tokens, and the first
+///   draft needs a running confidence halfway between the threshold and
+///   1 (0.9 for the default 0.8);
+/// - every draft is judged by [`handoff::after_answer`] — confidence and
+///   output rules (forbidden topics) — on the text so far, and held back
+///   when it would not pass.
+///
+/// An answer that starts well and then falls under the threshold or
+/// touches a forbidden topic near its end is still withheld; the visitor
+/// then saw part of it, briefly: the gate takes it away (an empty
+/// `draft`) before the handoff notice. Set `assistant.openai.stream =
+/// false` to show every answer only after the decision.
+struct DraftGate<'a> {
+    desk: &'a Desk,
+    id: ConversationId,
+    name: &'a str,
+    situation: &'a Situation<'a>,
+    turn: &'a Turn,
+    state: Mutex<GateState>,
+}
+
+#[derive(Default)]
+struct GateState {
+    /// The visitor sees a draft.
+    shown: bool,
+    last: Option<Instant>,
+}
+
+impl<'a> DraftGate<'a> {
+    fn new(
+        desk: &'a Desk,
+        id: ConversationId,
+        name: &'a str,
+        situation: &'a Situation<'a>,
+        turn: &'a Turn,
+    ) -> Self {
+        Self {
+            desk,
+            id,
+            name,
+            situation,
+            turn,
+            state: Mutex::default(),
+        }
+    }
+
+    fn offer(&self, partial: Partial<'_>) {
+        let Some(confidence) = partial.confidence else {
+            return;
+        };
+        let policy = &self.desk.inner.policy;
+        let mut state = self.state.lock().expect("draft gate lock");
+        if !state.shown {
+            let threshold = policy.confidence_threshold;
+            let start = threshold + (1.0 - threshold) / 2.0;
+            if partial.tokens < HOLD_BACK_TOKENS || confidence < start {
+                return;
+            }
+        }
+        if state.last.is_some_and(|t| t.elapsed() < DRAFT_INTERVAL) {
+            return;
+        }
+        let draft = Candidate {
+            text: partial.text.trim_end().to_string(),
+            confidence,
+            articles: Vec::new(),
+        };
+        if draft.text.is_empty()
+            || handoff::after_answer(policy, self.situation, self.turn, &draft).is_some()
+        {
+            return;
+        }
+        state.shown = true;
+        state.last = Some(Instant::now());
+        self.signal(draft.text);
+    }
+
+    /// The stored answer replaced the draft.
+    fn replaced(&self) {
+        self.state.lock().expect("draft gate lock").shown = false;
+    }
+
+    /// The draft was withheld or dropped: the visitor stops seeing it.
+    fn withdraw(&self) {
+        let shown = std::mem::take(&mut self.state.lock().expect("draft gate lock").shown);
+        if shown {
+            self.signal(String::new());
+        }
+    }
+
+    fn signal(&self, text: String) {
+        let name = self.name.to_string();
+        self.desk
+            .inner
+            .hub
+            .signal(self.id, Signal::Draft { name, text });
+    }
+}
+
+impl Drop for DraftGate<'_> {
+    /// A turn abandoned midway (the socket closed, the server stopping)
+    /// takes its draft away too.
+    fn drop(&mut self) {
+        self.withdraw();
     }
 }
 

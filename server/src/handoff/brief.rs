@@ -51,6 +51,8 @@ pub fn brief(
         page: page.map(str::to_string),
         out_of_hours: handoff.out_of_hours.clone(),
         at: at_millis,
+        tried_summary: None,
+        summarised_by: None,
     }
 }
 

@@ -202,6 +202,29 @@ pub fn decide(
         .or_else(|| after_answer(policy, situation, turn, candidate))
 }
 
+/// A handoff the assistant asks for itself: a webhook bot answering
+/// `{"handoff": reason}` (rule `bot_handoff`), or a backend that cannot
+/// answer at all (rule `assistant_unavailable`). A `rule` handoff with no
+/// draft, told when people are back like every other.
+pub fn by_assistant(
+    policy: &Policy,
+    situation: &Situation,
+    rule: &str,
+    reason: String,
+    next_step: String,
+) -> Handoff {
+    let handoff = Handoff {
+        mechanism: Mechanism::Rule,
+        rule: Some(rule.to_string()),
+        reason,
+        confidence: None,
+        threshold: None,
+        next_step,
+        out_of_hours: None,
+    };
+    out_of_hours(handoff, policy, situation)
+}
+
 /// The first hit names the handoff; the others are mentioned.
 fn rule_handoff(
     hits: Vec<rules::Hit>,

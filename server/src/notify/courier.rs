@@ -4,6 +4,7 @@
 //! courier simply picks up where it was.
 
 use std::sync::Arc;
+use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::Duration;
 
 use tokio::sync::{Notify, watch};
@@ -26,6 +27,8 @@ pub struct Courier {
     pub(super) public_url: String,
     pub(super) config: Notifications,
     pub(super) wake: Arc<Notify>,
+    /// Failed delivery attempts, for `/metrics`.
+    pub(super) failures: Arc<AtomicU64>,
 }
 
 impl Courier {
@@ -72,6 +75,7 @@ impl Courier {
         match result {
             Ok(()) => self.store.notification_delivered(due.id, now).await,
             Err(error) => {
+                self.failures.fetch_add(1, Ordering::Relaxed);
                 let delay = retry_delay(&self.config, due.attempts);
                 tracing::warn!(url = %due.url, attempt = due.attempts + 1, %error, "notification failed; will retry");
                 self.store

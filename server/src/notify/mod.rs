@@ -8,6 +8,7 @@ pub mod links;
 pub mod payload;
 
 use std::sync::Arc;
+use std::sync::atomic::{AtomicU64, Ordering};
 
 use tokio::sync::Notify;
 
@@ -25,12 +26,19 @@ pub struct Dispatch {
     /// How long undelivered notifications are retried.
     pub give_up_ms: i64,
     wake: Arc<Notify>,
+    /// Failed delivery attempts since start, counted by the courier.
+    failures: Arc<AtomicU64>,
 }
 
 impl Dispatch {
     /// New notifications are in the outbox.
     pub fn wake(&self) {
         self.wake.notify_one();
+    }
+
+    /// Failed delivery attempts since start (each is retried).
+    pub fn failures(&self) -> u64 {
+        self.failures.load(Ordering::Relaxed)
     }
 }
 
@@ -42,6 +50,7 @@ pub fn outbox(
     config: Notifications,
 ) -> (Dispatch, Courier) {
     let wake = Arc::new(Notify::new());
+    let failures = Arc::new(AtomicU64::new(0));
     let dispatch = Dispatch {
         targets: config
             .webhooks
@@ -50,6 +59,7 @@ pub fn outbox(
             .collect(),
         give_up_ms: i64::from(config.give_up_after_hours) * 3_600_000,
         wake: wake.clone(),
+        failures: failures.clone(),
     };
     let courier = Courier {
         store,
@@ -58,6 +68,7 @@ pub fn outbox(
         public_url,
         config,
         wake,
+        failures,
     };
     (dispatch, courier)
 }

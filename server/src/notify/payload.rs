@@ -96,6 +96,8 @@ mod tests {
             page: None,
             out_of_hours: Some("Monday 09:00 (Europe/Berlin)".into()),
             at: 0,
+            tried_summary: None,
+            summarised_by: None,
         }
     }
 

@@ -111,12 +111,20 @@ pub enum HandoffWrite {
     Open(Box<NewHandoff>),
     Claimed(AgentId),
     HumanReplied,
-    Ended(&'static str),
+    /// Ended with `outcome` — or `abandoned` when no person had replied
+    /// before the visitor left, and they have been gone (no widget socket
+    /// open) for `abandoned_after` ms or more.
+    Ended {
+        outcome: &'static str,
+        abandoned_after: Millis,
+    },
     /// Ended through a "Resume assistant" link: only while the handoff is
-    /// open and the link's nonce unused, which it then consumes.
+    /// open and the link's nonce unused, which it then consumes. Abandoned
+    /// as for `Ended`.
     EndedByLink {
         handoff: i64,
         nonce: String,
+        abandoned_after: Millis,
     },
     /// The visitor's rating of the latest ended handoff; only once.
     Rated {
@@ -136,6 +144,16 @@ pub enum Appended {
     /// The guard did not hold; nothing changed. The row as it is now.
     Refused(ConversationRow),
 }
+
+/// When a `handoffs` row that is ending is `abandoned`: no widget socket is
+/// open on the conversation, the last one closed at least the grace period
+/// ago, and no person had replied before it closed. Two parameters: the
+/// time it ends, then the grace period in ms.
+const ABANDONED: &str = "EXISTS (SELECT 1 FROM conversations c \
+     WHERE c.id = handoffs.conversation_id \
+     AND c.visitor_sockets = 0 AND c.visitor_left_at <= ? - ? \
+     AND (handoffs.first_human_reply_at IS NULL \
+          OR handoffs.first_human_reply_at > c.visitor_left_at))";
 
 const COLUMNS: &str = "c.id, c.state, c.agent_id, a.name AS agent_name, c.last_seq, c.page, \
                        c.identity, c.created_at, c.visitor_read";
@@ -353,6 +371,25 @@ impl Store {
         .await?;
         brief.map(parse_json).transpose()
     }
+
+    /// Replaces the brief of the handoff whose `handoff_started` event is
+    /// `seq` (an LLM's summary arrived after the handoff was recorded).
+    /// False when there is no such handoff.
+    pub async fn update_brief(
+        &self,
+        id: ConversationId,
+        seq: Seq,
+        brief: &Brief,
+    ) -> Result<bool, StoreError> {
+        let done =
+            sqlx::query("UPDATE handoffs SET brief = ? WHERE conversation_id = ? AND seq = ?")
+                .bind(serde_json::to_string(brief).expect("brief serialises"))
+                .bind(id)
+                .bind(seq as i64)
+                .execute(&self.pool)
+                .await?;
+        Ok(done.rows_affected() == 1)
+    }
 }
 
 /// Checks the guard and reserves `n` sequence numbers; `None` when the
@@ -430,12 +467,25 @@ async fn write_handoff(
         )
         .bind(now)
         .bind(id),
-        HandoffWrite::Ended(outcome) => sqlx::query(
-            "UPDATE handoffs SET ended_at = ?, outcome = ? WHERE conversation_id = ? AND ended_at IS NULL",
-        )
-        .bind(now)
-        .bind(outcome)
-        .bind(id),
+        HandoffWrite::Ended {
+            outcome,
+            abandoned_after,
+        } => {
+            let sql = format!(
+                "UPDATE handoffs SET ended_at = ?, \
+                     outcome = CASE WHEN {ABANDONED} THEN 'abandoned' ELSE ? END \
+                 WHERE conversation_id = ? AND ended_at IS NULL"
+            );
+            sqlx::query(&sql)
+                .bind(now)
+                .bind(now)
+                .bind(abandoned_after)
+                .bind(outcome)
+                .bind(id)
+                .execute(&mut **tx)
+                .await?;
+            return Ok(true);
+        }
         HandoffWrite::Rated { rating, comment } => {
             let done = sqlx::query(
                 "UPDATE handoffs SET csat = ?, csat_comment = ? WHERE id = \
@@ -449,17 +499,25 @@ async fn write_handoff(
             .await?;
             return Ok(done.rows_affected() == 1);
         }
-        HandoffWrite::EndedByLink { handoff, nonce } => {
-            let done = sqlx::query(
-                "UPDATE handoffs SET ended_at = ?, outcome = 'returned_to_assistant', resume_nonce = NULL \
-                 WHERE id = ? AND conversation_id = ? AND resume_nonce = ? AND ended_at IS NULL",
-            )
-            .bind(now)
-            .bind(handoff)
-            .bind(id)
-            .bind(nonce)
-            .execute(&mut **tx)
-            .await?;
+        HandoffWrite::EndedByLink {
+            handoff,
+            nonce,
+            abandoned_after,
+        } => {
+            let sql = format!(
+                "UPDATE handoffs SET ended_at = ?, resume_nonce = NULL, \
+                     outcome = CASE WHEN {ABANDONED} THEN 'abandoned' ELSE 'returned_to_assistant' END \
+                 WHERE id = ? AND conversation_id = ? AND resume_nonce = ? AND ended_at IS NULL"
+            );
+            let done = sqlx::query(&sql)
+                .bind(now)
+                .bind(now)
+                .bind(abandoned_after)
+                .bind(handoff)
+                .bind(id)
+                .bind(nonce)
+                .execute(&mut **tx)
+                .await?;
             return Ok(done.rows_affected() == 1);
         }
     };

@@ -6,10 +6,13 @@
 //!   change goes through one guarded transaction, [`Store::append`].
 //! - [`team`]: agent accounts and login sessions.
 //! - [`outbox`]: notifications waiting to be delivered, and settings.
+//! - [`analytics`]: handoff rows for analytics and export, verdicts, the
+//!   visitor's presence, and the figures `/metrics` reads.
 //!
 //! SQL stays portable (`UPDATE … RETURNING`, no SQLite-only syntax in the
 //! hot paths) so a PostgreSQL implementation can follow the same shape.
 
+mod analytics;
 mod conversations;
 mod outbox;
 mod team;
@@ -21,6 +24,7 @@ use sqlx::sqlite::{
     SqliteConnectOptions, SqliteJournalMode, SqlitePool, SqlitePoolOptions, SqliteSynchronous,
 };
 
+pub use analytics::{ExportRow, HandoffRow};
 pub use conversations::{Appended, ConversationRow, Guard, HandoffWrite, NewHandoff, Transition};
 pub use outbox::{Due, HandoffFacts};
 
@@ -45,8 +49,18 @@ impl Store {
     /// Opens (creating if missing) the database at `url` and brings its
     /// schema up to date.
     pub async fn connect(url: &str) -> Result<Self, StoreError> {
+        Self::open(url, true).await
+    }
+
+    /// Opens an existing database (for commands that only read, such as
+    /// `baton export`): a missing file is an error, not a new database.
+    pub async fn connect_existing(url: &str) -> Result<Self, StoreError> {
+        Self::open(url, false).await
+    }
+
+    async fn open(url: &str, create: bool) -> Result<Self, StoreError> {
         let options = SqliteConnectOptions::from_str(url)?
-            .create_if_missing(true)
+            .create_if_missing(create)
             .journal_mode(SqliteJournalMode::Wal)
             .synchronous(SqliteSynchronous::Full)
             .foreign_keys(true)

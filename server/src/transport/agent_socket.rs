@@ -57,6 +57,7 @@ struct Watching {
 
 async fn run(mut socket: WebSocket, state: AppState, agent: AgentRef) {
     let desk = state.desk.clone();
+    let _connection = desk.agent_connection();
     let max = desk.limits().max_frame_bytes;
     let mut shutdown = state.shutdown.clone();
     let gate = state.rate_limits.socket();
@@ -105,7 +106,7 @@ async fn run(mut socket: WebSocket, state: AppState, agent: AgentRef) {
                         Ok(detail) => send(&mut socket, &AgentUpdate::Conversation { detail }).await,
                         Err(e) => send(&mut socket, &error(&e, None)).await,
                     },
-                    Ok(Delivery::Signal(Signal::ResponderTyping { .. })) => true,
+                    Ok(Delivery::Signal(Signal::ResponderTyping { .. } | Signal::Draft { .. })) => true,
                     Err(e) => { tracing::error!(conversation = id, %e, "replay failed"); return }
                 };
                 if !open { return }
@@ -169,6 +170,10 @@ async fn handle(
             conversation,
             typing,
         } => desk.agent_typing(conversation, agent, typing).await,
+        AgentRequest::Verdict {
+            conversation,
+            verdict,
+        } => desk.verdict(conversation, agent, verdict).await,
     };
     match result {
         Ok(()) => true,

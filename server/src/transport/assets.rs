@@ -1,17 +1,22 @@
 //! What browsers load: the `widget.js` loader, the built widget and console
 //! (trunk's output under `assets_dir`), and the demo host page.
 //!
-//! The loader is compiled into the binary; trunk's hashed file names are
-//! found at start and written into it, so a site's one script tag always
-//! loads the widget this server was built with.
+//! The loader is compiled into the binary, and `cargo xtask build` writes a
+//! minified copy (`widget/loader.js` under `assets_dir`), preferred when
+//! present; trunk's hashed file names are found at start and written into
+//! it, so a site's one script tag always loads the widget this server was
+//! built with. The build also writes `.br` and `.gz` siblings of every
+//! widget and console file, sent as they are to browsers that accept them
+//! (anything else is compressed on the fly).
 
 use std::path::{Path, PathBuf};
 
 use axum::Router;
-use axum::extract::State;
+use axum::body::Body;
+use axum::extract::{Request, State};
 use axum::http::{HeaderValue, Method, StatusCode, header};
 use axum::response::{Html, IntoResponse, Response};
-use tower::ServiceBuilder;
+use tower::{Layer, ServiceBuilder, ServiceExt};
 use tower_http::compression::CompressionLayer;
 use tower_http::cors::{Any, CorsLayer};
 use tower_http::services::{ServeDir, ServeFile};
@@ -31,9 +36,13 @@ pub struct Assets {
 impl Assets {
     /// Finds the built widget in `dir/widget`.
     pub fn discover(dir: &Path) -> Self {
+        let template = std::fs::read_to_string(dir.join("widget/loader.js"))
+            .ok()
+            .filter(|t| t.contains("__BATON_ASSETS__"))
+            .unwrap_or_else(|| LOADER_TEMPLATE.to_owned());
         let loader = widget_files(&dir.join("widget")).map(|(js, wasm)| {
             let assets = serde_json::json!({ "js": format!("/widget/{js}"), "wasm": format!("/widget/{wasm}") });
-            LOADER_TEMPLATE.replace("__BATON_ASSETS__", &assets.to_string())
+            template.replace("__BATON_ASSETS__", &assets.to_string())
         });
         if let Err(why) = &loader {
             tracing::warn!("{why}");
@@ -59,8 +68,18 @@ impl Assets {
                 header::CACHE_CONTROL,
                 HeaderValue::from_static("public, max-age=31536000, immutable"),
             ))
+            // The body depends on it: ServeDir picks a precompressed
+            // .br/.gz sibling without saying so.
+            .layer(SetResponseHeaderLayer::appending(
+                header::VARY,
+                HeaderValue::from_static("accept-encoding"),
+            ))
             .layer(CompressionLayer::new())
-            .service(ServeDir::new(self.dir.join("widget")));
+            .service(
+                ServeDir::new(self.dir.join("widget"))
+                    .precompressed_br()
+                    .precompressed_gzip(),
+            );
         Router::new().nest_service("/widget", widget).nest_service(
             "/console",
             ServiceBuilder::new()
@@ -94,7 +113,19 @@ fn widget_files(dir: &Path) -> Result<(String, String), String> {
     }
 }
 
-pub async fn widget_js(State(state): State<AppState>) -> Response {
+/// `widget.js`, compressed for browsers that accept it.
+pub async fn widget_js(State(state): State<AppState>, request: Request) -> Response {
+    let loader = tower::service_fn(move |_: Request| {
+        let response = loader_response(&state);
+        async move { Ok::<_, std::convert::Infallible>(response) }
+    });
+    match CompressionLayer::new().layer(loader).oneshot(request).await {
+        Ok(response) => response.map(Body::new),
+        Err(never) => match never {},
+    }
+}
+
+fn loader_response(state: &AppState) -> Response {
     match &state.assets.loader {
         Ok(js) => (
             [

@@ -7,13 +7,17 @@
 //! - [`visitor_socket`], [`agent_socket`]: the two sockets.
 //! - [`http`]: agent login/logout and the `AppError` every route answers with.
 //! - [`assets`]: `widget.js`, the built widget and console, the demo page.
+//! - [`analytics`]: handoff analytics for the console; [`metrics`]: the
+//!   Prometheus endpoint.
 
 mod agent_socket;
+mod analytics;
 mod assets;
 mod follow;
 mod frames;
 mod http;
 mod limits;
+mod metrics;
 mod visitor_socket;
 
 use std::sync::Arc;
@@ -44,6 +48,8 @@ pub struct AppState {
     pub rate_limits: Arc<RateLimits>,
     /// Sites besides this server's own that may embed the widget.
     pub allowed_origins: Arc<[String]>,
+    /// Whether and for whom `/metrics` is served.
+    pub metrics: Arc<crate::config::MetricsConfig>,
 }
 
 /// Every route of the server.
@@ -58,6 +64,8 @@ pub fn app(state: AppState) -> Router {
         .route("/api/logout", post(http::logout))
         .route("/api/me", get(http::me))
         .route("/resume/{token}", get(http::resume_link))
+        .route("/api/analytics/handoffs", get(analytics::handoffs))
+        .route("/metrics", get(metrics::metrics))
         .merge(assets)
         .layer(TraceLayer::new_for_http())
         .with_state(state)

@@ -5,14 +5,17 @@
 //! back, exactly once and in order (see [`Follower`]). Bad frames get an
 //! error frame and the connection stays usable.
 
+use std::collections::VecDeque;
+use std::future::Future;
 use std::net::SocketAddr;
+use std::pin::Pin;
 use std::time::Duration;
 
 use axum::extract::ws::{CloseFrame, Message, WebSocket, WebSocketUpgrade};
 use axum::extract::{ConnectInfo, State};
 use axum::http::{HeaderMap, header};
 use axum::response::Response;
-use baton_shared::{ConversationId, ErrorCode, VisitorRequest, VisitorUpdate};
+use baton_shared::{ConversationId, ErrorCode, Seq, VisitorRequest, VisitorUpdate};
 
 use super::AppState;
 use super::follow::{Delivery, Follower};
@@ -73,6 +76,9 @@ fn check_origin(headers: &HeaderMap, allowed: &[String]) -> Result<(), AppError>
 
 async fn run(mut socket: WebSocket, state: AppState) {
     let desk = state.desk.clone();
+    // Counts the socket; once it has a conversation, the visitor is there
+    // until it ends (stored when dropped, however it ends).
+    let mut connection = desk.visitor_connection(&state.sockets);
     let max = desk.limits().max_frame_bytes;
     let mut shutdown = state.shutdown.clone();
     let gate = state.rate_limits.socket();
@@ -88,6 +94,9 @@ async fn run(mut socket: WebSocket, state: AppState) {
         }
         Ok(Greeted::Gone) | Err(_) => return,
     };
+    if let Err(e) = connection.arrived(id).await {
+        tracing::warn!(conversation = id, %e, "could not store that the visitor is here");
+    }
     let (mut follower, mut rx, backlog) = match Follower::start(&desk, id, last_seq).await {
         Ok(started) => started,
         Err(e) => {
@@ -100,13 +109,37 @@ async fn run(mut socket: WebSocket, state: AppState) {
             return;
         }
     }
-    if let Err(e) = desk.answer_pending(id).await {
-        tracing::error!(conversation = id, %e, "owed assistant turn failed");
-    }
 
+    // The assistant's turn runs beside the socket rather than inside it, so
+    // its drafts reach the visitor while it writes and the "Talk to a
+    // human" button, typing and read receipts work meanwhile. Messages
+    // (and ratings) sent during a turn wait for it: each message is
+    // answered in turn, as before. Once anything waits, everything after
+    // it waits too, so replies keep the order of the frames. A turn
+    // dropped with the socket is owed and taken when the visitor is back.
+    let mut turn: Option<AssistantTurn> = Some(assistant_turn(&desk, id, None));
+    let mut waiting: VecDeque<Waiting> = VecDeque::new();
     loop {
+        while turn.is_none() {
+            let handled = match waiting.pop_front() {
+                None => break,
+                Some(Waiting::Request(request)) => handle(&mut socket, &desk, id, request).await,
+                Some(Waiting::Reply(reply)) => match send(&mut socket, &reply).await {
+                    true => Handled::Open,
+                    false => Handled::Closed,
+                },
+            };
+            match handled {
+                Handled::Open => {}
+                Handled::Answer(seq) => turn = Some(assistant_turn(&desk, id, Some(seq))),
+                Handled::Closed => return,
+            }
+        }
         tokio::select! {
             _ = shutdown.changed() => return close_for_restart(socket).await,
+            () = async { turn.as_mut().expect("only polled while running").await }, if turn.is_some() => {
+                turn = None;
+            }
             received = rx.recv() => {
                 match follower.on_broadcast(&desk, received).await {
                     Ok(Delivery::Events(events)) => {
@@ -117,13 +150,35 @@ async fn run(mut socket: WebSocket, state: AppState) {
                     Ok(Delivery::Signal(Signal::ResponderTyping { name, typing })) => {
                         if !send(&mut socket, &VisitorUpdate::Typing { name, typing }).await { return }
                     }
+                    Ok(Delivery::Signal(Signal::Draft { name, text })) => {
+                        if !send(&mut socket, &VisitorUpdate::Draft { name, text }).await { return }
+                    }
                     Ok(Delivery::Signal(_)) => {}
                     Err(e) => { tracing::error!(conversation = id, %e, "replay failed"); return }
                 }
             }
-            received = socket.recv() => {
+            // A visitor who keeps writing while the assistant answers is
+            // read no further once enough waits.
+            received = socket.recv(), if waiting.len() < MAX_WAITING => {
                 let open = match receive::<VisitorRequest>(received, &gate, max) {
-                    Incoming::Request(request) => handle(&mut socket, &desk, id, request).await,
+                    Incoming::Request(request)
+                        if !waiting.is_empty() || (turn.is_some() && waits_for_turn(&request)) =>
+                    {
+                        waiting.push_back(Waiting::Request(request));
+                        true
+                    }
+                    Incoming::Request(request) => match handle(&mut socket, &desk, id, request).await {
+                        Handled::Open => true,
+                        Handled::Answer(seq) => {
+                            turn = Some(assistant_turn(&desk, id, Some(seq)));
+                            true
+                        }
+                        Handled::Closed => false,
+                    },
+                    Incoming::Bad(reject) if !waiting.is_empty() => {
+                        waiting.push_back(Waiting::Reply(rejected(reject)));
+                        true
+                    }
                     Incoming::Bad(reject) => send(&mut socket, &rejected(reject)).await,
                     Incoming::Ignore => true,
                     Incoming::Closed => false,
@@ -135,6 +190,52 @@ async fn run(mut socket: WebSocket, state: AppState) {
             }
         }
     }
+}
+
+/// Requests read while the assistant answers that wait for it to finish.
+const MAX_WAITING: usize = 16;
+
+/// The assistant answering one turn (or, at connection, a turn owed).
+type AssistantTurn = Pin<Box<dyn Future<Output = ()> + Send>>;
+
+fn assistant_turn(desk: &Desk, id: ConversationId, seq: Option<Seq>) -> AssistantTurn {
+    let desk = desk.clone();
+    Box::pin(async move {
+        let result = match seq {
+            Some(seq) => desk.respond(id, seq).await,
+            None => desk.answer_pending(id).await,
+        };
+        if let Err(e) = result {
+            tracing::error!(conversation = id, %e, "assistant turn failed");
+        }
+    })
+}
+
+/// Whether a request read during the assistant's turn waits for it: what
+/// is stored in the log does (messages stay in order, each answered);
+/// the button, typing and read receipts do not (unless something already
+/// waits).
+fn waits_for_turn(request: &VisitorRequest) -> bool {
+    matches!(
+        request,
+        VisitorRequest::Say { .. } | VisitorRequest::Rate { .. }
+    )
+}
+
+/// Read during the assistant's turn, answered after it.
+enum Waiting {
+    Request(VisitorRequest),
+    /// A refusal (bad frame, rate limit) decided when it was read.
+    Reply(VisitorUpdate),
+}
+
+/// What handling a request left to do.
+enum Handled {
+    Open,
+    /// A fresh message is stored as this seq: the assistant answers it.
+    Answer(Seq),
+    /// The socket is gone.
+    Closed,
 }
 
 /// How the greeting ended.
@@ -194,14 +295,14 @@ async fn greet(socket: &mut WebSocket, desk: &Desk, gate: &FrameGate) -> Greeted
     }
 }
 
-/// Carries out one request; false when the socket is gone.
+/// Carries out one request.
 async fn handle(
     socket: &mut WebSocket,
     desk: &Desk,
     id: ConversationId,
     request: VisitorRequest,
-) -> bool {
-    match request {
+) -> Handled {
+    let open = match request {
         VisitorRequest::Hello { .. } => {
             let reject = Reject::new(
                 ErrorCode::HelloFirst,
@@ -212,23 +313,15 @@ async fn handle(
         VisitorRequest::Say { client_id, text } => match desk.say(id, &client_id, &text).await {
             Ok(posted) => {
                 // Acknowledge as soon as it is stored; the answer follows.
-                if !send(
-                    socket,
-                    &VisitorUpdate::Ack {
-                        client_id,
-                        seq: posted.seq,
-                    },
-                )
-                .await
-                {
-                    return false;
-                }
-                if posted.fresh
-                    && let Err(e) = desk.respond(id, posted.seq).await
-                {
-                    tracing::error!(conversation = id, %e, "assistant turn failed");
-                }
-                true
+                let ack = VisitorUpdate::Ack {
+                    client_id,
+                    seq: posted.seq,
+                };
+                return match send(socket, &ack).await {
+                    false => Handled::Closed,
+                    true if posted.fresh => Handled::Answer(posted.seq),
+                    true => Handled::Open,
+                };
             }
             Err(e) => send(socket, &error(&e, Some(client_id))).await,
         },
@@ -254,7 +347,8 @@ async fn handle(
             Ok(seq) => send(socket, &VisitorUpdate::Ack { client_id, seq }).await,
             Err(e) => send(socket, &error(&e, Some(client_id))).await,
         },
-    }
+    };
+    if open { Handled::Open } else { Handled::Closed }
 }
 
 fn error(e: &DeskError, client_id: Option<String>) -> VisitorUpdate {
