@@ -106,6 +106,9 @@ fn Facts(brief: Brief, identity: Memo<Option<Identity>>) -> impl IntoView {
             })}
             <dt>"Tried"</dt>
             <dd data-console="tried">
+                {brief.tried_summary.clone().map(|summary| view! {
+                    <p data-console="tried-summary">{summary}</p>
+                })}
                 {if tried.is_empty() {
                     view! { <span class="muted">"Nothing yet."</span> }.into_any()
                 } else {
@@ -131,6 +134,11 @@ fn Facts(brief: Brief, identity: Memo<Option<Identity>>) -> impl IntoView {
             })}
             <dt>"Next step"</dt>
             <dd data-console="next-step">{brief.next_step.clone()}</dd>
+            {brief.summarised_by.clone().map(|model| view! {
+                <dd class="muted" data-console="summarised-by">
+                    {format!("Intent, what was tried and the next step written by {model}.")}
+                </dd>
+            })}
             <dt>"Page"</dt>
             <dd data-console="page">{brief.page.clone().map(|p| view! { <Page url=p/> })}</dd>
             {brief.out_of_hours.clone().map(|back| view! {
