@@ -1,17 +1,19 @@
-//! The agent HTTP API: sign in, sign out, who am I (and, through [`call`],
-//! the analytics). The session is an HttpOnly cookie the browser keeps;
-//! these calls only see status codes.
+//! The agent HTTP API: sign in, sign out, who am I, file uploads (and,
+//! through [`call`], the analytics). The session is an HttpOnly cookie the
+//! browser keeps; these calls only see status codes.
 
-use baton_shared::domain::AgentRef;
+use baton_shared::domain::{AgentRef, Attachment, ConversationId};
 use serde::Deserialize;
 use wasm_bindgen::{JsCast, JsValue};
 use wasm_bindgen_futures::JsFuture;
-use web_sys::{Headers, RequestCredentials, RequestInit, Response};
+use web_sys::{File, Headers, RequestCredentials, RequestInit, Response};
 
 #[derive(Clone, Debug, PartialEq)]
 pub enum ApiError {
     /// 401: not signed in, or wrong credentials (with the server's words).
     Unauthorized(String),
+    /// The server said no, and why (a file too large, a type not accepted).
+    Refused(String),
     /// No answer, or one that makes no sense.
     Unreachable,
 }
@@ -19,7 +21,7 @@ pub enum ApiError {
 impl ApiError {
     pub fn message(&self) -> String {
         match self {
-            Self::Unauthorized(message) => message.clone(),
+            Self::Unauthorized(message) | Self::Refused(message) => message.clone(),
             Self::Unreachable => "The server cannot be reached. Try again in a moment.".into(),
         }
     }
@@ -56,6 +58,35 @@ fn parse(status: u16, body: &str) -> Result<AgentRef, ApiError> {
     }
 }
 
+/// Uploads `file` to `conversation` (`POST /api/uploads`); the stored
+/// attachment, to share with an `attach` frame.
+pub async fn upload(
+    conversation: ConversationId,
+    file: &File,
+    content_type: &str,
+) -> Result<Attachment, ApiError> {
+    let headers = Headers::new().map_err(|_| ApiError::Unreachable)?;
+    for (name, value) in [
+        ("content-type", content_type.to_owned()),
+        ("x-baton-conversation", conversation.to_string()),
+        (
+            "x-baton-filename",
+            crate::files::percent_encode(&file.name()),
+        ),
+    ] {
+        headers
+            .set(name, &value)
+            .map_err(|_| ApiError::Unreachable)?;
+    }
+    let init = RequestInit::new();
+    init.set_method("POST");
+    init.set_credentials(RequestCredentials::SameOrigin);
+    init.set_headers(&headers);
+    init.set_body(file);
+    let (status, body) = fetch("/api/uploads", &init).await?;
+    crate::files::upload_answer(status, &body)
+}
+
 /// One request with the session cookie: the status and the body.
 pub(crate) async fn call(
     method: &str,
@@ -73,8 +104,12 @@ pub(crate) async fn call(
         init.set_headers(&headers);
         init.set_body(&JsValue::from_str(&json));
     }
+    fetch(path, &init).await
+}
+
+async fn fetch(path: &str, init: &RequestInit) -> Result<(u16, String), ApiError> {
     let window = web_sys::window().ok_or(ApiError::Unreachable)?;
-    let response: Response = JsFuture::from(window.fetch_with_str_and_init(path, &init))
+    let response: Response = JsFuture::from(window.fetch_with_str_and_init(path, init))
         .await
         .map_err(|_| ApiError::Unreachable)?
         .unchecked_into();

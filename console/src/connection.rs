@@ -15,6 +15,7 @@ use baton_widget::ids::client_id;
 use baton_widget::link::{Link, LinkEvent, socket_url};
 use leptos::prelude::*;
 use leptos::task::spawn_local;
+use web_sys::File;
 
 use crate::api::{self, ApiError};
 use crate::desk::Desk;
@@ -121,6 +122,42 @@ impl Console {
                 .try_update(|d| d.reply(client_id(), text))
                 .flatten(),
         );
+    }
+
+    /// Shares a file the agent chose: it shows at once as uploading, is
+    /// uploaded, then put in the log with an `attach` frame. A refusal
+    /// (too large, a type not accepted) shows under it in the server's words.
+    pub fn attach(&self, file: File) {
+        let client_id = client_id();
+        let name = file.name();
+        let content_type = crate::files::content_type(&file.type_(), &name);
+        let size = file.size().max(0.0) as u64;
+        let Some(conversation) = self
+            .desk
+            .try_update(|d| d.start_upload(client_id.clone(), &name, &content_type, size))
+            .flatten()
+        else {
+            return;
+        };
+        let console = *self;
+        spawn_local(async move {
+            match api::upload(conversation, &file, &content_type).await {
+                Ok(attachment) => console.send(
+                    console
+                        .desk
+                        .try_update(|d| d.uploaded(conversation, &client_id, attachment))
+                        .flatten(),
+                ),
+                Err(e) => {
+                    console
+                        .desk
+                        .try_update(|d| d.upload_failed(conversation, &client_id, &e.message()));
+                    if let ApiError::Unauthorized(_) = e {
+                        console.signed_out();
+                    }
+                }
+            }
+        });
     }
 
     /// The reply box changed: typing while it has text, until

@@ -3,17 +3,19 @@
 //! [`Desk`] holds the queue and the one conversation the agent has open
 //! (its detail, with the brief, and its [`Transcript`]). It turns agent
 //! actions into [`AgentRequest`]s and server frames into state, and decides
-//! what may be done: claim a queued conversation; reply, release, transfer
-//! and hand back only while holding it. It also keeps the visitor's typing
-//! and read receipts, and what the server was told about the agent typing.
+//! what may be done: claim a queued conversation; reply, share files,
+//! release, transfer and hand back only while holding it. It also keeps the
+//! visitor's typing and read receipts, what the server was told about the
+//! agent typing, and the agent's files on their way: uploading (here), then
+//! shared with an `attach` frame (pending in the transcript, like a reply).
 //! Tested natively; `connection` puts it on a socket.
 
 use baton_shared::domain::{
-    AgentId, AgentRef, ConversationDetail, ConversationId, ConversationState, Identity, QueueEntry,
-    Seq,
+    AgentId, AgentRef, Attachment, ConversationDetail, ConversationId, ConversationState, Identity,
+    QueueEntry, Seq,
 };
 use baton_shared::protocol::{AgentRequest, AgentUpdate, DEFAULT_MAX_TEXT_CHARS, ErrorCode};
-use baton_widget::transcript::{Audience, Author, Outgoing, Transcript};
+use baton_widget::transcript::{Audience, Author, Line, Outgoing, Transcript};
 
 /// The conversation on screen.
 #[derive(Clone, Debug, PartialEq)]
@@ -28,9 +30,71 @@ pub struct Opened {
     pub visitor_read: Seq,
     /// What the server was last told about this agent typing here.
     typing: bool,
+    /// The agent's files still uploading (or refused on the way), oldest
+    /// first; once uploaded they are pending in the transcript.
+    uploads: Vec<Upload>,
+}
+
+/// A file the agent chose, on its way to `POST /api/uploads`.
+#[derive(Clone, Debug, PartialEq)]
+struct Upload {
+    client_id: String,
+    /// Who shares it: the agent's display name.
+    by: String,
+    name: String,
+    content_type: String,
+    size: u64,
+    /// Why the upload failed, in the server's words; it is not tried again.
+    failed: Option<String>,
+}
+
+impl Upload {
+    /// As a transcript line: the widget's convention for a file still
+    /// uploading is an attachment without an id.
+    fn line(&self) -> Line {
+        Line {
+            seq: None,
+            client_id: Some(self.client_id.clone()),
+            author: Author::Agent,
+            name: Some(self.by.clone()),
+            text: self.name.clone(),
+            at: None,
+            articles: Vec::new(),
+            confidence: None,
+            failed: self.failed.clone(),
+            kind: None,
+            attachment: Some(Attachment {
+                id: String::new(),
+                name: self.name.clone(),
+                content_type: self.content_type.clone(),
+                size: self.size,
+            }),
+        }
+    }
+}
+
+/// Where a line of the agent's own is, in a word, while on its way:
+/// "Uploading…" (a file), "Sending…" (a file not acknowledged yet).
+pub fn progress(line: &Line) -> Option<&'static str> {
+    let file = line.attachment.as_ref()?;
+    if !line.is_pending() {
+        None
+    } else if file.id.is_empty() {
+        Some("Uploading…")
+    } else {
+        Some("Sending…")
+    }
 }
 
 impl Opened {
+    /// The lines to show: the transcript's, then the agent's files still
+    /// uploading.
+    pub fn lines(&self) -> Vec<Line> {
+        let mut lines = self.transcript.lines();
+        lines.extend(self.uploads.iter().map(Upload::line));
+        lines
+    }
+
     /// The `seq` of the latest team message the visitor has seen, to put
     /// "Seen" under it.
     pub fn seen(&self) -> Option<Seq> {
@@ -115,6 +179,12 @@ impl Desk {
                 client_id: p.client_id.clone(),
                 text: text.clone(),
             }),
+            // An uploaded file; the server stores a retried one once.
+            Outgoing::Attachment { attachment } => Some(AgentRequest::Attach {
+                conversation: id,
+                client_id: p.client_id.clone(),
+                upload: attachment.id.clone(),
+            }),
             Outgoing::HumanRequest | Outgoing::Rating { .. } => None,
         }));
         frames
@@ -158,7 +228,7 @@ impl Desk {
                 event,
             } => {
                 if let Some(opened) = self.opened_as(conversation) {
-                    if event.body.kind() == "visitor" {
+                    if matches!(event.body.kind(), "visitor" | "visitor_attachment") {
                         opened.visitor_typing = false;
                     }
                     opened.transcript.apply(event);
@@ -189,12 +259,12 @@ impl Desk {
             AgentUpdate::Error {
                 message, client_id, ..
             } => {
-                // A refused reply says so itself, under the reply.
+                // A refused reply or file says so itself, under it.
                 let on_line = client_id.is_some_and(|id| {
                     self.opened.as_mut().is_some_and(|o| {
                         matches!(
                             o.transcript.fail(&id, &message),
-                            Some(Outgoing::Message { .. })
+                            Some(Outgoing::Message { .. } | Outgoing::Attachment { .. })
                         )
                     })
                 });
@@ -232,6 +302,7 @@ impl Desk {
             visitor_typing: false,
             visitor_read: 0,
             typing: false,
+            uploads: Vec::new(),
         });
         self.problem = None;
         frames.push(AgentRequest::Watch {
@@ -262,6 +333,11 @@ impl Desk {
     }
 
     pub fn can_reply(&self) -> bool {
+        self.held_by_me()
+    }
+
+    /// Sharing a file, like replying: only while holding the conversation.
+    pub fn can_attach(&self) -> bool {
         self.held_by_me()
     }
 
@@ -371,6 +447,74 @@ impl Desk {
             client_id,
             text,
         })
+    }
+}
+
+impl Desk {
+    /// The agent chose a file to share. It shows at once as uploading;
+    /// returns the conversation to upload it to, or `None` when the agent
+    /// may not share here.
+    pub fn start_upload(
+        &mut self,
+        client_id: String,
+        name: &str,
+        content_type: &str,
+        size: u64,
+    ) -> Option<ConversationId> {
+        self.problem = None;
+        if !self.can_attach() {
+            return None;
+        }
+        let by = self.me.name.clone();
+        let opened = self.opened.as_mut()?;
+        opened.uploads.push(Upload {
+            client_id,
+            by,
+            name: name.to_owned(),
+            content_type: content_type.to_owned(),
+            size,
+            failed: None,
+        });
+        Some(opened.id)
+    }
+
+    /// The server stored the upload: it is pending in the transcript like a
+    /// reply, and the `attach` frame that puts it in the log is returned
+    /// when it can go out now (otherwise it is sent on reconnect). Nothing
+    /// when the agent left the conversation meanwhile.
+    pub fn uploaded(
+        &mut self,
+        conversation: ConversationId,
+        client_id: &str,
+        attachment: Attachment,
+    ) -> Option<AgentRequest> {
+        let live = self.live;
+        let opened = self.opened_as(conversation)?;
+        let index = opened
+            .uploads
+            .iter()
+            .position(|u| u.client_id == client_id && u.failed.is_none())?;
+        opened.uploads.remove(index);
+        let upload = attachment.id.clone();
+        opened
+            .transcript
+            .push_pending(client_id.to_owned(), Outgoing::Attachment { attachment });
+        live.then(|| AgentRequest::Attach {
+            conversation,
+            client_id: client_id.to_owned(),
+            upload,
+        })
+    }
+
+    /// The upload was refused (too large, a type not accepted) or never
+    /// got there: the file stays on screen, marked with the reason.
+    pub fn upload_failed(&mut self, conversation: ConversationId, client_id: &str, reason: &str) {
+        let Some(opened) = self.opened_as(conversation) else {
+            return;
+        };
+        if let Some(upload) = opened.uploads.iter_mut().find(|u| u.client_id == client_id) {
+            upload.failed = Some(reason.to_owned());
+        }
     }
 }
 
@@ -859,5 +1003,224 @@ mod tests {
             (identity.name.as_deref(), identity.verified),
             (Some("Ana"), true)
         );
+    }
+
+    fn png(id: &str) -> Attachment {
+        Attachment {
+            id: id.into(),
+            name: "boots.png".into(),
+            content_type: "image/png".into(),
+            size: 2048,
+        }
+    }
+
+    fn lines(d: &Desk) -> Vec<Line> {
+        d.opened.as_ref().unwrap().lines()
+    }
+
+    #[test]
+    fn files_in_the_log_are_lines_with_their_attachment_and_end_the_visitors_typing() {
+        let mut d = holding();
+        d.receive(AgentUpdate::Typing {
+            conversation: 7,
+            typing: true,
+        })
+        .unwrap();
+        d.receive(event(
+            7,
+            1,
+            EventBody::VisitorAttachment {
+                client_id: "v".into(),
+                attachment: png("up1"),
+            },
+        ))
+        .unwrap();
+        assert!(
+            !d.opened.as_ref().unwrap().visitor_typing,
+            "the file arrived"
+        );
+        d.receive(event(
+            7,
+            2,
+            EventBody::AgentAttachment {
+                name: "Mia".into(),
+                client_id: "a".into(),
+                attachment: png("up2"),
+            },
+        ))
+        .unwrap();
+        // Another conversation's file is not this one's.
+        d.receive(event(
+            8,
+            3,
+            EventBody::VisitorAttachment {
+                client_id: "x".into(),
+                attachment: png("elsewhere"),
+            },
+        ))
+        .unwrap();
+        let lines = lines(&d);
+        assert_eq!(lines.len(), 2);
+        assert_eq!(
+            (
+                lines[0].author,
+                lines[0].attachment.as_ref().map(|a| a.id.as_str())
+            ),
+            (Author::Visitor, Some("up1"))
+        );
+        assert_eq!(
+            (
+                lines[1].author,
+                lines[1].name.as_deref(),
+                lines[1].attachment.as_ref().map(|a| a.id.as_str())
+            ),
+            (Author::Agent, Some("Mia"), Some("up2"))
+        );
+        assert!(lines.iter().all(|l| progress(l).is_none()));
+    }
+
+    #[test]
+    fn a_file_uploads_then_is_attached_until_its_event_arrives() {
+        let mut d = holding();
+        assert!(d.can_attach());
+        assert_eq!(
+            d.start_upload("f1".into(), "boots.png", "image/png", 2048),
+            Some(7)
+        );
+        let line = &lines(&d)[0];
+        assert_eq!(
+            (line.author, line.name.as_deref(), progress(line)),
+            (Author::Agent, Some("Mia"), Some("Uploading…"))
+        );
+        assert!(line.is_uploading());
+        assert_eq!(line.attachment.as_ref().unwrap().size, 2048);
+
+        assert_eq!(
+            d.uploaded(7, "f1", png("up1")),
+            Some(AgentRequest::Attach {
+                conversation: 7,
+                client_id: "f1".into(),
+                upload: "up1".into(),
+            })
+        );
+        let line = &lines(&d)[0];
+        assert_eq!(progress(line), Some("Sending…"));
+        assert_eq!(line.attachment, Some(png("up1")));
+        assert_eq!(lines(&d).len(), 1, "the same line, now shared");
+
+        d.receive(AgentUpdate::Ack {
+            client_id: "f1".into(),
+            seq: 2,
+        })
+        .unwrap();
+        assert_eq!(progress(&lines(&d)[0]), None, "sent");
+        assert_eq!(
+            d.connected(),
+            [AgentRequest::Watch {
+                conversation: 7,
+                last_seq: 0
+            }],
+            "an acknowledged file is not sent again"
+        );
+
+        d.receive(agent_says(1, "r0")).unwrap();
+        d.receive(event(
+            7,
+            2,
+            EventBody::AgentAttachment {
+                name: "Mia".into(),
+                client_id: "f1".into(),
+                attachment: png("up1"),
+            },
+        ))
+        .unwrap();
+        let lines = lines(&d);
+        assert_eq!(lines.len(), 2, "the event took its place");
+        assert_eq!(
+            (lines[1].seq, lines[1].client_id.as_deref()),
+            (Some(2), None)
+        );
+        assert_eq!(lines[1].attachment, Some(png("up1")));
+    }
+
+    #[test]
+    fn only_the_holder_shares_files() {
+        let mut d = Desk::new(mia());
+        d.connected();
+        d.open(7);
+        d.receive(detail(7, ConversationState::Queued, None))
+            .unwrap();
+        assert!(!d.can_attach());
+        assert_eq!(d.start_upload("f".into(), "a.txt", "text/plain", 3), None);
+        assert!(lines(&d).is_empty());
+        d.receive(detail(7, ConversationState::Human, Some(leo())))
+            .unwrap();
+        assert!(!d.can_attach(), "someone else holds it");
+    }
+
+    #[test]
+    fn a_refused_upload_or_attach_is_marked_with_the_servers_words() {
+        let mut d = holding();
+        d.start_upload("big".into(), "huge.png", "image/png", 50 << 20);
+        d.upload_failed(7, "big", "The file is larger than 10 MB.");
+        d.start_upload("f2".into(), "notes.txt", "text/plain", 5);
+        d.uploaded(7, "f2", png("up2"));
+        d.receive(AgentUpdate::Error {
+            code: ErrorCode::Conflict,
+            message: "Only the agent holding the conversation can share files.".into(),
+            client_id: Some("f2".into()),
+        })
+        .unwrap();
+        assert_eq!(d.problem, None, "said under the file, not at the top");
+        let lines = lines(&d);
+        let failed: Vec<_> = lines.iter().map(|l| l.failed.as_deref()).collect();
+        assert_eq!(
+            failed,
+            [
+                Some("Only the agent holding the conversation can share files."),
+                Some("The file is larger than 10 MB."),
+            ]
+        );
+        assert!(lines.iter().all(|l| progress(l).is_none()));
+        assert_eq!(lines[1].key(), "big!");
+        // A refused file is never sent again, and a late upload answer for
+        // it changes nothing.
+        assert_eq!(d.uploaded(7, "big", png("late")), None);
+        d.dropped();
+        assert_eq!(d.connected().len(), 1, "just the watch");
+    }
+
+    #[test]
+    fn an_attach_waits_for_the_socket_and_goes_out_on_reconnect() {
+        let mut d = holding();
+        d.start_upload("f1".into(), "boots.png", "image/png", 2048);
+        d.start_upload("f2".into(), "later.png", "image/png", 2048);
+        d.dropped();
+        assert_eq!(d.uploaded(7, "f1", png("up1")), None, "offline");
+        assert_eq!(
+            d.connected(),
+            [
+                AgentRequest::Watch {
+                    conversation: 7,
+                    last_seq: 0
+                },
+                AgentRequest::Attach {
+                    conversation: 7,
+                    client_id: "f1".into(),
+                    upload: "up1".into(),
+                },
+            ],
+            "the one still uploading goes when its upload is done"
+        );
+    }
+
+    #[test]
+    fn an_upload_finishing_after_the_agent_left_the_conversation_is_dropped() {
+        let mut d = holding();
+        d.start_upload("f1".into(), "boots.png", "image/png", 2048);
+        d.open(8);
+        assert_eq!(d.uploaded(7, "f1", png("up1")), None);
+        d.upload_failed(7, "f1", "gone");
+        assert!(lines(&d).is_empty());
     }
 }

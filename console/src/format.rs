@@ -1,7 +1,8 @@
 //! How the console words numbers and kinds: waiting times, confidence
-//! against the threshold, handoff mechanisms. Plain functions, tested natively.
+//! against the threshold, handoff mechanisms, file sizes and attachments.
+//! Plain functions, tested natively.
 
-use baton_shared::domain::{Brief, ConversationState, Identity, Mechanism, QueueEntry};
+use baton_shared::domain::{Attachment, Brief, ConversationState, Identity, Mechanism, QueueEntry};
 
 /// How long someone has waited, coarse enough to read at a glance:
 /// "<1 min", "3 min", "2 h 5 min", "3 d".
@@ -80,6 +81,64 @@ pub fn safe_link(url: &str) -> Option<&str> {
     (url.starts_with("https://") || url.starts_with("http://")).then_some(url)
 }
 
+/// A file size to read at a glance: "812 B", "4.2 KB", "12 KB", "3.5 MB"
+/// (binary units, one decimal below 10).
+pub fn size(bytes: u64) -> String {
+    const UNITS: [&str; 4] = ["KB", "MB", "GB", "TB"];
+    if bytes < 1024 {
+        return format!("{bytes} B");
+    }
+    let mut value = bytes as f64 / 1024.0;
+    for (i, unit) in UNITS.iter().enumerate() {
+        // 1023.6 KB would read "1024 KB": that is "1.0 MB".
+        if value < 1023.5 || i + 1 == UNITS.len() {
+            return if value < 9.95 {
+                format!("{value:.1} {unit}")
+            } else {
+                format!("{value:.0} {unit}")
+            };
+        }
+        value /= 1024.0;
+    }
+    unreachable!("the last unit returns")
+}
+
+/// What kind of file an attachment is, as the transcript draws it.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum FileKind {
+    /// A thumbnail that opens the full image.
+    Image,
+    /// An inline player: a voice message.
+    Audio,
+    /// A download link.
+    File,
+}
+
+pub fn file_kind(content_type: &str) -> FileKind {
+    if content_type.starts_with("image/") {
+        FileKind::Image
+    } else if content_type.starts_with("audio/") {
+        FileKind::Audio
+    } else {
+        FileKind::File
+    }
+}
+
+/// An attachment in one line, wherever the console sums up an event
+/// instead of drawing it: "Voice message" (any audio: the widget records
+/// them), "📎 photo.png".
+pub fn attachment(attachment: &Attachment) -> String {
+    match file_kind(&attachment.content_type) {
+        FileKind::Audio => "Voice message".into(),
+        FileKind::Image | FileKind::File => format!("📎 {}", attachment.name),
+    }
+}
+
+/// A download link's words: "invoice.pdf · 48 KB".
+pub fn file_label(name: &str, bytes: u64) -> String {
+    format!("{name} · {}", size(bytes))
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -152,6 +211,48 @@ mod tests {
             "Ana Silva · ana@example.com · id 42 · tier gold"
         );
         assert_eq!(identity(&Identity::default()), "No details");
+    }
+
+    #[test]
+    fn sizes_read_at_a_glance() {
+        assert_eq!(size(0), "0 B");
+        assert_eq!(size(812), "812 B");
+        assert_eq!(size(1023), "1023 B");
+        assert_eq!(size(1024), "1.0 KB");
+        assert_eq!(size(4300), "4.2 KB");
+        assert_eq!(size(10 * 1024 - 1), "10 KB");
+        assert_eq!(size(12_345), "12 KB");
+        assert_eq!(size(1024 * 1024 - 1), "1.0 MB");
+        assert_eq!(size(3_500_000), "3.3 MB");
+        assert_eq!(size(10 * 1024 * 1024), "10 MB");
+        assert_eq!(size(5 * 1024 * 1024 * 1024), "5.0 GB");
+        assert_eq!(size(u64::MAX), "16777216 TB");
+    }
+
+    fn file(name: &str, content_type: &str) -> Attachment {
+        Attachment {
+            id: "abc".into(),
+            name: name.into(),
+            content_type: content_type.into(),
+            size: 48 * 1024,
+        }
+    }
+
+    #[test]
+    fn attachments_are_summed_up_by_kind() {
+        assert_eq!(attachment(&file("photo.png", "image/png")), "📎 photo.png");
+        assert_eq!(
+            attachment(&file("recording.webm", "audio/webm")),
+            "Voice message"
+        );
+        assert_eq!(
+            attachment(&file("invoice.pdf", "application/pdf")),
+            "📎 invoice.pdf"
+        );
+        assert_eq!(file_kind("image/webp"), FileKind::Image);
+        assert_eq!(file_kind("audio/ogg"), FileKind::Audio);
+        assert_eq!(file_kind("text/plain"), FileKind::File);
+        assert_eq!(file_label("invoice.pdf", 48 * 1024), "invoice.pdf · 48 KB");
     }
 
     #[test]

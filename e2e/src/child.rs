@@ -30,6 +30,8 @@ pub struct ChildServer {
     /// Extra TOML appended to the config (e.g. a `[limits]` table).
     extra: String,
     assets: Option<PathBuf>,
+    /// `None`: a SQLite file in `dir`.
+    database_url: Option<String>,
     /// Starts so far, the first included.
     pub starts: usize,
 }
@@ -40,6 +42,17 @@ impl ChildServer {
     /// to the config file; `assets` is the built `dist/` when the test needs
     /// the widget.
     pub async fn start(binary: &str, extra: &str, assets: Option<&Path>) -> Self {
+        Self::start_on(binary, None, extra, assets).await
+    }
+
+    /// As [`start`](Self::start), on the database at `database_url` (e.g.
+    /// a PostgreSQL database other nodes share) instead of a fresh file.
+    pub async fn start_on(
+        binary: &str,
+        database_url: Option<&str>,
+        extra: &str,
+        assets: Option<&Path>,
+    ) -> Self {
         let dir = tempfile::tempdir().expect("a temporary directory");
         let mut server = Self {
             child: None,
@@ -48,6 +61,7 @@ impl ChildServer {
             dir,
             extra: extra.to_string(),
             assets: assets.map(Path::to_path_buf),
+            database_url: database_url.map(str::to_string),
             starts: 0,
         };
         server.spawn().await;
@@ -119,10 +133,13 @@ impl ChildServer {
     /// it prints, and waits until the port accepts connections.
     async fn spawn(&mut self) {
         let config = self.dir.path().join("baton.toml");
+        let database_url = self
+            .database_url
+            .clone()
+            .unwrap_or_else(|| format!("sqlite://{}", self.database().display()));
         let mut toml = format!(
-            "listen = \"{}\"\ndatabase_url = \"sqlite://{}\"\ndemo = true\n",
+            "listen = \"{}\"\ndatabase_url = \"{database_url}\"\ndemo = true\n",
             self.addr,
-            self.database().display()
         );
         if let Some(assets) = &self.assets {
             toml.push_str(&format!("assets_dir = \"{}\"\n", assets.display()));

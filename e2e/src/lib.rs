@@ -71,6 +71,10 @@ impl Server {
             database_url: format!("sqlite://{}", dir.path().join("baton.db").display()),
             assets_dir: assets,
             demo: true,
+            attachments: baton::config::Attachments {
+                dir: dir.path().join("uploads"),
+                ..Default::default()
+            },
             ..baton::Config::default()
         };
         configure(&mut config);

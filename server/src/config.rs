@@ -17,7 +17,8 @@ use crate::handoff::Policy;
 pub struct Config {
     /// Address `baton serve` binds to.
     pub listen: SocketAddr,
-    /// `sqlite://path/to/file.db`; created when missing.
+    /// `sqlite://path/to/file.db` (created when missing) or
+    /// `postgres://user:password@host/database` (several nodes may share it).
     pub database_url: String,
     /// Where the built widget and console live (`dist/` of `cargo xtask build`).
     pub assets_dir: PathBuf,
@@ -39,6 +40,34 @@ pub struct Config {
     pub policy: Policy,
     pub analytics: Analytics,
     pub metrics: MetricsConfig,
+    pub attachments: Attachments,
+}
+
+/// `[attachments]`: files visitors and agents share.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct Attachments {
+    /// Where uploaded files are kept (created when missing).
+    pub dir: PathBuf,
+    /// Largest file accepted, in bytes.
+    pub max_bytes: usize,
+    /// Content types accepted; each must be one Baton can check against
+    /// the bytes (`crate::attachments::KNOWN_TYPES`). Empty turns uploads
+    /// off.
+    pub allowed_types: Vec<String>,
+}
+
+impl Default for Attachments {
+    fn default() -> Self {
+        Self {
+            dir: "uploads".into(),
+            max_bytes: 10 * 1024 * 1024,
+            allowed_types: crate::attachments::KNOWN_TYPES
+                .iter()
+                .map(|(t, _)| t.to_string())
+                .collect(),
+        }
+    }
 }
 
 /// `[analytics]`: how handoff outcomes are judged.
@@ -304,6 +333,7 @@ impl Default for Config {
             policy: Policy::default(),
             analytics: Analytics::default(),
             metrics: MetricsConfig::default(),
+            attachments: Attachments::default(),
         }
     }
 }
@@ -451,9 +481,9 @@ impl Config {
     }
 
     pub fn validate(&self) -> Result<(), ConfigError> {
-        if !self.database_url.starts_with("sqlite:") {
+        if crate::store::Backend::of_url(&self.database_url).is_none() {
             return Err(ConfigError::Invalid(format!(
-                "database_url: {:?} is not supported; use sqlite://path/to/file.db",
+                "database_url: {:?} is not supported; use sqlite://path/to/file.db or postgres://user@host/database",
                 self.database_url
             )));
         }
@@ -463,6 +493,26 @@ impl Config {
             ));
         }
         self.validate_assistant()?;
+        if self.attachments.max_bytes == 0 {
+            return Err(ConfigError::Invalid(
+                "attachments.max_bytes: must be at least 1".into(),
+            ));
+        }
+        for t in &self.attachments.allowed_types {
+            if !crate::attachments::KNOWN_TYPES
+                .iter()
+                .any(|(known, _)| known.eq_ignore_ascii_case(t))
+            {
+                let known: Vec<&str> = crate::attachments::KNOWN_TYPES
+                    .iter()
+                    .map(|(k, _)| *k)
+                    .collect();
+                return Err(ConfigError::Invalid(format!(
+                    "attachments.allowed_types: {t:?} cannot be checked; use some of {}",
+                    known.join(", ")
+                )));
+            }
+        }
         if self.limits.max_frame_bytes < 1024 {
             return Err(ConfigError::Invalid(
                 "limits.max_frame_bytes: must be at least 1024".into(),

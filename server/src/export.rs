@@ -97,8 +97,17 @@ pub struct CaseIdentity {
 #[derive(Debug, Clone, PartialEq, Serialize)]
 #[serde(untagged)]
 pub enum CaseTurn {
-    Text { text: String },
-    Action { action: &'static str },
+    Text {
+        text: String,
+    },
+    /// A shared file: a turn with no words (`text` is empty).
+    Attachment {
+        text: &'static str,
+        attachments: Vec<crate::handoff::Attachment>,
+    },
+    Action {
+        action: &'static str,
+    },
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize)]
@@ -187,13 +196,25 @@ pub fn case(
     });
     let all = before
         .iter()
-        .filter(|e| matches!(e.body, EventBody::Visitor { .. }))
+        .filter(|e| {
+            matches!(
+                e.body,
+                EventBody::Visitor { .. } | EventBody::VisitorAttachment { .. }
+            )
+        })
         .count();
     let mut turns: Vec<CaseTurn> = before
         .iter()
         .filter(|e| e.seq > start)
         .filter_map(|e| match &e.body {
             EventBody::Visitor { text, .. } => Some(CaseTurn::Text { text: text.clone() }),
+            EventBody::VisitorAttachment { attachment, .. } => Some(CaseTurn::Attachment {
+                text: "",
+                attachments: vec![crate::handoff::Attachment {
+                    kind: crate::handoff::AttachmentKind::of(&attachment.content_type),
+                    name: attachment.name.clone(),
+                }],
+            }),
             _ => None,
         })
         .collect();
@@ -320,6 +341,29 @@ mod tests {
 
     fn berlin() -> TimeZone {
         TimeZone::get("Europe/Berlin").unwrap()
+    }
+
+    #[test]
+    fn a_voice_message_becomes_a_turn_with_an_audio_attachment() {
+        let voice = EventBody::VisitorAttachment {
+            client_id: "v".into(),
+            attachment: baton_shared::Attachment {
+                id: "abc".into(),
+                name: "voice.webm".into(),
+                content_type: "audio/webm".into(),
+                size: 100,
+            },
+        };
+        let log = [said(1, "Hi"), answered(2), event(3, voice), started(4)];
+        let r = row(9, Mechanism::Rule, 4, 2, None);
+        let case = case(&r, &log, None, &berlin()).unwrap();
+        assert_eq!(
+            serde_json::to_value(&case.turns).unwrap(),
+            serde_json::json!([
+                {"text": "Hi"},
+                {"text": "", "attachments": [{"kind": "audio", "name": "voice.webm"}]}
+            ])
+        );
     }
 
     #[test]

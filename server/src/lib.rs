@@ -17,11 +17,14 @@
 //!   sessions; [`team`] is the agents' accounts and logins.
 //! - [`server::serve`] wires it up; [`config`] reads the TOML file and
 //!   environment; [`eval`] runs recorded cases through the same engine.
+//! - [`attachments`] checks uploaded files (type against bytes) and
+//!   keeps them on disk; visitors and agents share them in the log.
 //! - [`analytics`] counts the handoff records for the console's Analytics
 //!   page, [`metrics`] is `/metrics`, and [`export`] turns escalated
 //!   conversations back into eval cases.
 
 pub mod analytics;
+pub mod attachments;
 pub mod assistant;
 pub mod cli;
 pub mod clock;

@@ -7,16 +7,17 @@ use std::future::Future;
 use std::net::SocketAddr;
 use std::sync::Arc;
 
+use axum::serve::ListenerExt;
 use tokio::net::TcpListener;
 use tokio::sync::watch;
 use tokio_util::task::TaskTracker;
 
 use crate::assistant;
 use crate::config::Config;
-use crate::desk::Desk;
+use crate::desk::{Desk, relay};
 use crate::knowledge::KnowledgeBase;
 use crate::notify::{self, Signer};
-use crate::store::Store;
+use crate::store::{Backend, Store};
 use crate::team;
 use crate::transport::{AppState, Assets, RateLimits, app};
 
@@ -44,8 +45,17 @@ pub async fn serve(
     shutdown: impl Future<Output = ()> + Send + 'static,
 ) -> Result<(), ServeError> {
     let store = Store::connect(&config.database_url).await?;
-    // No widget socket outlives a run: whoever was connected has left.
-    store.reset_presence(crate::clock::now()).await?;
+    // No widget socket outlives a run: whoever was connected has left. With
+    // several nodes (PostgreSQL) the others' visitors are still there, so
+    // the counts stay as the sockets leave them.
+    if store.backend() == Backend::Sqlite {
+        store.reset_presence(crate::clock::now()).await?;
+    }
+    tracing::info!(
+        backend = store.backend().as_str(),
+        node = store.node(),
+        "database ready"
+    );
     let (kb, kb_markdown) = load_knowledge_base(&config)?;
     tracing::info!(articles = kb.articles(), "knowledge base loaded");
     let assistant =
@@ -81,6 +91,21 @@ pub async fn serve(
     let sockets = TaskTracker::new();
     // The courier stops with the sockets; its outbox waits in the database.
     sockets.spawn(courier.run(shutdown_rx.clone()));
+    if store.backend() == Backend::Postgres {
+        let relay = relay::start(
+            &config.database_url,
+            store.clone(),
+            desk.hub().clone(),
+            shutdown_rx.clone(),
+        )
+        .await
+        .map_err(crate::store::StoreError::from)?;
+        sockets.spawn(async move {
+            for task in relay {
+                let _ = task.await;
+            }
+        });
+    }
     let state = AppState {
         desk,
         assets: Arc::new(Assets::discover(&config.assets_dir)),
@@ -91,6 +116,12 @@ pub async fn serve(
         metrics: Arc::new(config.metrics.clone()),
     };
 
+    // Small frames go out at once, not after the peer's delayed ACK.
+    let listener = listener.tap_io(|tcp| {
+        if let Err(error) = tcp.set_nodelay(true) {
+            tracing::debug!(%error, "TCP_NODELAY");
+        }
+    });
     // The peer address feeds the per-address rate limit.
     axum::serve(
         listener,

@@ -205,7 +205,7 @@ async fn a_turn_left_unanswered_by_a_crash_is_answered_when_the_visitor_returns(
 
     // As if the server died after acknowledging this message and before the
     // assistant's turn: stored, unanswered.
-    let store = baton::store::Store::connect(&format!("sqlite://{}", server.db.display()))
+    let store = baton::store::Store::connect(&server.database_url)
         .await
         .unwrap();
     let row = store

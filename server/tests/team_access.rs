@@ -86,7 +86,7 @@ async fn a_session_works_until_logout() {
 #[tokio::test]
 async fn two_agents_claim_at_once_and_exactly_one_wins() {
     let server = TestServer::start().await;
-    let store = baton::store::Store::connect(&format!("sqlite://{}", server.db.display()))
+    let store = baton::store::Store::connect(&server.database_url)
         .await
         .unwrap();
     baton::team::add_agent(&store, "leo@baton.local", "Leo", "leo-password")

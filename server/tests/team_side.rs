@@ -271,7 +271,7 @@ async fn typing_and_read_receipts_pass_between_visitor_and_agent() {
 #[tokio::test]
 async fn release_and_transfer_move_the_conversation_between_people() {
     let server = TestServer::start().await;
-    let store = baton::store::Store::connect(&format!("sqlite://{}", server.db.display()))
+    let store = baton::store::Store::connect(&server.database_url)
         .await
         .unwrap();
     let leo_ref = baton::team::add_agent(&store, "leo@baton.local", "Leo", "leo-password")

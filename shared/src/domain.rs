@@ -142,6 +142,17 @@ pub enum EventBody {
     AgentLeft { name: String },
     /// The team handed the conversation back to the assistant.
     AssistantResumed { name: String },
+    /// The visitor shared a file (an image, a voice message, a document).
+    VisitorAttachment {
+        client_id: String,
+        attachment: Attachment,
+    },
+    /// A person on the team shared a file.
+    AgentAttachment {
+        name: String,
+        client_id: String,
+        attachment: Attachment,
+    },
     /// The team closed the conversation. The visitor can still write; a new
     /// message reopens it with the assistant. The widget then asks for a
     /// rating.
@@ -153,6 +164,34 @@ pub enum EventBody {
         #[serde(default, skip_serializing_if = "Option::is_none")]
         comment: Option<String>,
     },
+}
+
+/// A file in a conversation. Its bytes are served at [`Attachment::path`]
+/// to whoever has the link (the id is 256 random bits).
+#[derive(Serialize, Deserialize, Clone, Debug, PartialEq, Eq)]
+pub struct Attachment {
+    pub id: String,
+    /// The uploader's file name, tamed (no path, no control characters).
+    pub name: String,
+    /// A type the server checked against the bytes, e.g. `image/png`.
+    pub content_type: String,
+    /// Bytes.
+    pub size: u64,
+}
+
+impl Attachment {
+    /// Where the server serves it, relative to the server's origin.
+    pub fn path(&self) -> String {
+        format!("/api/uploads/{}", self.id)
+    }
+
+    pub fn is_image(&self) -> bool {
+        self.content_type.starts_with("image/")
+    }
+
+    pub fn is_audio(&self) -> bool {
+        self.content_type.starts_with("audio/")
+    }
 }
 
 /// The one-click satisfaction rating asked for when the team closes.
@@ -195,6 +234,8 @@ impl EventBody {
         match self {
             Self::Visitor { client_id, .. }
             | Self::Agent { client_id, .. }
+            | Self::VisitorAttachment { client_id, .. }
+            | Self::AgentAttachment { client_id, .. }
             | Self::Rated { client_id, .. } => Some(client_id),
             _ => None,
         }
@@ -206,6 +247,8 @@ impl EventBody {
             Self::Visitor { .. } => "visitor",
             Self::Assistant { .. } => "assistant",
             Self::Agent { .. } => "agent",
+            Self::VisitorAttachment { .. } => "visitor_attachment",
+            Self::AgentAttachment { .. } => "agent_attachment",
             Self::HandoffStarted { .. } => "handoff_started",
             Self::AgentJoined { .. } => "agent_joined",
             Self::AgentLeft { .. } => "agent_left",

@@ -41,6 +41,9 @@ pub enum VisitorRequest {
     },
     /// A message typed by the visitor.
     Say { client_id: String, text: String },
+    /// Share a file uploaded to `POST /api/uploads` (its id); stored as a
+    /// `visitor_attachment` event and acknowledged like `say`.
+    Attach { client_id: String, upload: String },
     /// The "Talk to a human" button.
     RequestHuman { client_id: String },
     /// The visitor started or stopped typing.
@@ -110,9 +113,13 @@ pub enum AgentRequest {
         last_seq: Seq,
     },
     /// Stop receiving a conversation's events.
-    Unwatch { conversation: ConversationId },
+    Unwatch {
+        conversation: ConversationId,
+    },
     /// Take a queued conversation. Exactly one agent wins.
-    Claim { conversation: ConversationId },
+    Claim {
+        conversation: ConversationId,
+    },
     /// Answer the visitor (the conversation must be claimed by this agent).
     Reply {
         conversation: ConversationId,
@@ -120,11 +127,25 @@ pub enum AgentRequest {
         text: String,
     },
     /// Hand the conversation back to the assistant.
-    Resume { conversation: ConversationId },
+    /// Share a file uploaded to `POST /api/uploads` (its id) with the
+    /// visitor; only while holding the conversation. Acknowledged like
+    /// `reply`.
+    Attach {
+        conversation: ConversationId,
+        client_id: String,
+        upload: String,
+    },
+    Resume {
+        conversation: ConversationId,
+    },
     /// Close the conversation; the visitor is asked for a rating.
-    Close { conversation: ConversationId },
+    Close {
+        conversation: ConversationId,
+    },
     /// Put a held conversation back in the queue.
-    Release { conversation: ConversationId },
+    Release {
+        conversation: ConversationId,
+    },
     /// Hand a held conversation to another agent.
     Transfer {
         conversation: ConversationId,

@@ -12,13 +12,16 @@ use baton_shared::domain::{Event, IdentityClaim, Rating, Seq};
 use baton_shared::protocol::{VisitorRequest, VisitorUpdate};
 use leptos::html;
 use leptos::prelude::*;
+use wasm_bindgen::JsValue;
 
 use crate::codec;
+use crate::files;
 use crate::i18n::{Lang, Strings};
 use crate::ids::client_id;
 use crate::link::LinkEvent;
 use crate::session::{Connection, Effect, Session};
 use crate::storage;
+use crate::upload::{self, Recorder, Refused};
 
 /// How the chat reaches the server.
 pub trait Wire {
@@ -44,6 +47,16 @@ pub struct Config {
     pub avatar: Option<String>,
     /// Shown while the transcript is empty (else the language's default).
     pub greeting: Option<String>,
+}
+
+/// The microphone.
+enum Mic {
+    Off,
+    /// Waiting for the microphone (the browser may be asking the visitor).
+    Waiting,
+    On(Recorder),
+    /// Stopped; kept until the recording arrives (its callback lives in it).
+    Stopping { _recorder: Recorder },
 }
 
 /// Told about each new event of the conversation (see [`Chat::on_event`]).
@@ -72,6 +85,10 @@ pub struct Chat {
     notified: StoredValue<Seq>,
     /// The page's `Baton('on', …)` listeners, as the loader passed them.
     listener: StoredValue<Option<Listener>, LocalStorage>,
+    /// The server's origin (`http://host:port`; empty: the page's), for
+    /// uploads and the files' addresses.
+    server: StoredValue<String>,
+    mic: StoredValue<Mic, LocalStorage>,
 }
 
 /// How long after the last keystroke the visitor counts as no longer typing.
@@ -90,7 +107,20 @@ impl Chat {
             news: RwSignal::new(None),
             notified: StoredValue::new(storage::notified()),
             listener: StoredValue::new_local(None),
+            server: StoredValue::new(String::new()),
+            mic: StoredValue::new_local(Mic::Off),
         }
+    }
+
+    /// Where the server is (the origin the loader came from).
+    pub fn set_server(&self, origin: &str) {
+        self.server
+            .set_value(origin.trim_end_matches('/').to_owned());
+    }
+
+    /// The address of a file on the server (`/api/uploads/{id}`).
+    pub fn file_url(&self, path: &str) -> String {
+        self.server.with_value(|server| [server.as_str(), path].concat())
     }
 
     /// The words of the chosen language.
@@ -213,6 +243,99 @@ impl Chat {
             .try_update_untracked(|s| s.seen(visible))
             .flatten();
         self.send(frame);
+    }
+
+    /// The visitor chose a file, or recorded a voice message (`body`, a
+    /// `File` or a `Blob`, of the browser's `browser_type`): it shows at
+    /// once, goes up to the server, and is then shared with an `attach`
+    /// frame, pending until acknowledged. A file the server would refuse
+    /// (its type) or that cannot go up says why under its line.
+    pub fn send_file(&self, body: JsValue, name: String, browser_type: &str, size: u64) {
+        let t = self.text();
+        let id = client_id();
+        let content_type = files::content_type(browser_type, &name);
+        let token = self
+            .session
+            .try_update(|s| {
+                s.upload_started(id.clone(), &name, content_type.unwrap_or(browser_type), size);
+                let token = s.token().map(str::to_owned);
+                let refused = match (content_type, &token) {
+                    (None, _) => t.wrong_type,
+                    (_, None) => t.upload_failed,
+                    _ => return token,
+                };
+                s.upload_failed(&id, refused.into());
+                None
+            })
+            .flatten();
+        let (Some(content_type), Some(token)) = (content_type, token) else {
+            return;
+        };
+        let server = self.server.get_value();
+        let chat = *self;
+        leptos::task::spawn_local(async move {
+            let result = upload::upload(&server, &token, &body, &name, content_type).await;
+            let frame = chat
+                .session
+                .try_update(|s| match result {
+                    Ok(attachment) => s.uploaded(&id, attachment),
+                    Err(refused) => {
+                        let why = match refused {
+                            Refused::TooLarge => t.too_large.to_owned(),
+                            Refused::Said(why) => why,
+                            Refused::Failed => t.upload_failed.to_owned(),
+                        };
+                        s.upload_failed(&id, why);
+                        None
+                    }
+                })
+                .flatten();
+            chat.send(frame);
+        });
+    }
+
+    /// The microphone button: starts recording a voice message, or stops
+    /// and sends it.
+    pub fn toggle_recording(&self) {
+        let start = self.mic.try_update_value(|mic| match std::mem::replace(mic, Mic::Waiting) {
+            Mic::Off => true,
+            Mic::On(recorder) => {
+                recorder.stop();
+                *mic = Mic::Stopping {
+                    _recorder: recorder,
+                };
+                false
+            }
+            // Busy: one click at a time.
+            other => {
+                *mic = other;
+                false
+            }
+        });
+        self.session.update(|s| s.set_recording(false));
+        if start != Some(true) {
+            return;
+        }
+        let chat = *self;
+        leptos::task::spawn_local(async move {
+            let started = Recorder::start(move |blob| {
+                // Dropped once this call returns (see `link.rs`).
+                chat.mic.try_set_value(Mic::Off);
+                let size = blob.size() as u64;
+                chat.send_file(blob.into(), files::VOICE_MESSAGE.into(), files::VOICE_TYPE, size);
+            })
+            .await;
+            let why = chat.text().no_microphone;
+            let recording = started.is_ok();
+            chat.session.try_update(|s| match recording {
+                true => s.set_recording(true),
+                false => s.report(why.into()),
+            });
+            chat.mic.try_set_value(match started {
+                Ok(recorder) => Mic::On(recorder),
+                Err(_) => Mic::Off,
+            });
+        });
     }
 
     pub fn request_human(&self) {

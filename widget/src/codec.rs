@@ -12,7 +12,7 @@
 //! and a frame of an unknown type (or a malformed one) is `None`.
 
 use baton_shared::domain::{
-    ConversationState, Event, EventBody, IdentityClaim, Rating, Responder, Seq,
+    Attachment, ConversationState, Event, EventBody, IdentityClaim, Rating, Responder, Seq,
 };
 use baton_shared::protocol::{ErrorCode, VisitorRequest, VisitorUpdate};
 use js_sys::{Array, JSON, Object, Reflect};
@@ -44,6 +44,11 @@ pub fn encode(request: &VisitorRequest) -> String {
             set("type", "say".into());
             set("client_id", client_id.into());
             set("text", text.into());
+        }
+        VisitorRequest::Attach { client_id, upload } => {
+            set("type", "attach".into());
+            set("client_id", client_id.into());
+            set("upload", upload.into());
         }
         VisitorRequest::RequestHuman { client_id } => {
             set("type", "request_human".into());
@@ -266,6 +271,15 @@ fn event(value: &JsValue) -> Option<Event> {
         "agent_joined" => EventBody::AgentJoined { name: s("name")? },
         "agent_left" => EventBody::AgentLeft { name: s("name")? },
         "assistant_resumed" => EventBody::AssistantResumed { name: s("name")? },
+        "visitor_attachment" => EventBody::VisitorAttachment {
+            client_id: s("client_id")?,
+            attachment: attachment(&field(value, "attachment"))?,
+        },
+        "agent_attachment" => EventBody::AgentAttachment {
+            name: s("name")?,
+            client_id: s("client_id")?,
+            attachment: attachment(&field(value, "attachment"))?,
+        },
         "closed" => EventBody::Closed,
         "rated" => EventBody::Rated {
             client_id: s("client_id")?,
@@ -279,6 +293,22 @@ fn event(value: &JsValue) -> Option<Event> {
         at: field(value, "at").as_f64()? as i64,
         body,
     })
+}
+
+/// A file as the server describes it: in `*_attachment` events, and as the
+/// answer to `POST /api/uploads`.
+pub fn attachment(value: &JsValue) -> Option<Attachment> {
+    Some(Attachment {
+        id: string(value, "id").filter(|id| !id.is_empty())?,
+        name: string(value, "name")?,
+        content_type: string(value, "content_type")?,
+        size: seq(value, "size")?,
+    })
+}
+
+/// The `error` of a refused upload (`{"error": "..."}`).
+pub fn error_message(value: &JsValue) -> Option<String> {
+    string(value, "error").filter(|e| !e.trim().is_empty())
 }
 
 fn responder(value: &JsValue) -> Option<Responder> {
@@ -301,7 +331,7 @@ fn string(value: &JsValue, key: &str) -> Option<String> {
     field(value, key).as_string()
 }
 
-/// A sequence number: a non-negative whole number.
+/// A sequence number (or a size): a non-negative whole number.
 fn seq(value: &JsValue, key: &str) -> Option<Seq> {
     let n = field(value, key).as_f64()?;
     (n >= 0.0 && n.fract() == 0.0).then_some(n as Seq)

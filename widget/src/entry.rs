@@ -84,9 +84,10 @@ fn configure(chat: &Chat, settings: &JsValue) -> bool {
 }
 
 /// Draws the widget into `container` (inside the loader's shadow root) and
-/// talks to the server at `origin`. A visitor with a conversation in
-/// progress is reconnected at once, so the transcript is there when the
-/// panel opens; a new visitor connects only when they open the panel.
+/// talks to the server at `origin` (its socket, uploads and files). A
+/// visitor with a conversation in progress is reconnected at once, so the
+/// transcript is there when the panel opens; a new visitor connects only
+/// when they open the panel.
 /// `open` restores a panel left open on the previous page (the visitor
 /// opening it calls [`WidgetHandle::set_open`] instead). `on_close` is
 /// called when the visitor closes the panel from inside. `identity` is what
@@ -116,6 +117,8 @@ pub fn mount(
     session.identify(codec::identity_from_js(&identity));
     let restore = session.has_token();
     let chat = Chat::new(session, wire, on_close);
+    // Files go up to, and are served from, the same server.
+    chat.set_server(&origin);
     configure(&chat, &settings);
     if let Some(emit) = emit {
         chat.on_event(Rc::new(move |event| {

@@ -86,6 +86,21 @@ pub struct Strings {
     pub comment_placeholder: &'static str,
     pub good: &'static str,
     pub bad: &'static str,
+    /// The paperclip button.
+    pub attach: &'static str,
+    /// The microphone button (a toggle), and the status line while it records.
+    pub record: &'static str,
+    pub recording: &'static str,
+    /// Under a file on its way to the server.
+    pub uploading: &'static str,
+    /// Why a file was not sent, when the reason is not the server's own.
+    pub too_large: &'static str,
+    pub wrong_type: &'static str,
+    pub upload_failed: &'static str,
+    pub no_microphone: &'static str,
+    /// File sizes: bytes, kilobytes, megabytes, and the decimal separator.
+    pub units: [&'static str; 3],
+    pub decimal: &'static str,
 }
 
 pub static EN: Strings = Strings {
@@ -115,6 +130,16 @@ pub static EN: Strings = Strings {
     comment_placeholder: "Add a comment (optional)",
     good: "Good",
     bad: "Bad",
+    attach: "Attach a file",
+    record: "Record a voice message",
+    recording: "Recording… Press the microphone again to send.",
+    uploading: "Uploading…",
+    too_large: "The file is too large.",
+    wrong_type: "This kind of file cannot be sent.",
+    upload_failed: "The file could not be sent. Please try again.",
+    no_microphone: "The microphone is not available.",
+    units: ["B", "KB", "MB"],
+    decimal: ".",
 };
 
 pub static DE: Strings = Strings {
@@ -144,6 +169,16 @@ pub static DE: Strings = Strings {
     comment_placeholder: "Kommentar hinzufügen (optional)",
     good: "Gut",
     bad: "Schlecht",
+    attach: "Datei anhängen",
+    record: "Sprachnachricht aufnehmen",
+    recording: "Aufnahme läuft… Zum Senden erneut auf das Mikrofon drücken.",
+    uploading: "Wird hochgeladen…",
+    too_large: "Die Datei ist zu groß.",
+    wrong_type: "Diese Art von Datei kann nicht gesendet werden.",
+    upload_failed: "Die Datei konnte nicht gesendet werden. Bitte versuchen Sie es erneut.",
+    no_microphone: "Das Mikrofon ist nicht verfügbar.",
+    units: ["B", "KB", "MB"],
+    decimal: ",",
 };
 
 pub static FR: Strings = Strings {
@@ -173,6 +208,16 @@ pub static FR: Strings = Strings {
     comment_placeholder: "Ajouter un commentaire (facultatif)",
     good: "Bien",
     bad: "Mauvais",
+    attach: "Joindre un fichier",
+    record: "Enregistrer un message vocal",
+    recording: "Enregistrement… Appuyez à nouveau sur le micro pour envoyer.",
+    uploading: "Envoi en cours…",
+    too_large: "Le fichier est trop volumineux.",
+    wrong_type: "Ce type de fichier ne peut pas être envoyé.",
+    upload_failed: "Le fichier n'a pas pu être envoyé. Veuillez réessayer.",
+    no_microphone: "Le micro n'est pas disponible.",
+    units: ["o", "Ko", "Mo"],
+    decimal: ",",
 };
 
 pub static ES: Strings = Strings {
@@ -202,6 +247,16 @@ pub static ES: Strings = Strings {
     comment_placeholder: "Añade un comentario (opcional)",
     good: "Buena",
     bad: "Mala",
+    attach: "Adjuntar un archivo",
+    record: "Grabar un mensaje de voz",
+    recording: "Grabando… Pulsa de nuevo el micrófono para enviar.",
+    uploading: "Subiendo…",
+    too_large: "El archivo es demasiado grande.",
+    wrong_type: "Este tipo de archivo no se puede enviar.",
+    upload_failed: "No se pudo enviar el archivo. Inténtalo de nuevo.",
+    no_microphone: "El micrófono no está disponible.",
+    units: ["B", "KB", "MB"],
+    decimal: ",",
 };
 
 #[cfg(test)]
@@ -252,6 +307,18 @@ mod tests {
                 s.comment_placeholder,
                 s.good,
                 s.bad,
+                s.attach,
+                s.record,
+                s.recording,
+                s.uploading,
+                s.too_large,
+                s.wrong_type,
+                s.upload_failed,
+                s.no_microphone,
+                s.units[0],
+                s.units[1],
+                s.units[2],
+                s.decimal,
             ] {
                 assert!(!text.trim().is_empty(), "{lang:?}");
             }

@@ -19,6 +19,9 @@
 //! - [`codec`]: frames to and from JSON with the browser's parser (no serde
 //!   in the shipped widget).
 //! - [`ids`], [`storage`]: client ids and `localStorage`.
+//! - [`files`] (plain, tested natively): which files the server takes, and
+//!   their sizes as people read them; [`upload`]: `POST /api/uploads` and
+//!   voice messages with `MediaRecorder`.
 //! - [`chat`]: the session in a signal, wired to a socket.
 //! - [`ui`]: the Leptos components and their CSS.
 //! - [`i18n`]: the widget's words in English, German, French and Spanish.
@@ -30,6 +33,7 @@ pub mod chat;
 pub mod codec;
 #[cfg(feature = "mount")]
 pub mod entry;
+pub mod files;
 pub mod i18n;
 pub mod ids;
 pub mod link;
@@ -37,3 +41,4 @@ pub mod session;
 pub mod storage;
 pub mod transcript;
 pub mod ui;
+pub mod upload;

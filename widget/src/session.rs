@@ -6,12 +6,14 @@
 //! [`Transcript`], so the rules "say hello with the last seq", "resend what
 //! was not acknowledged after `welcome`, with the same client id" and "never
 //! clear the transcript on a reconnect" live here and are tested natively,
-//! as are typing indicators, read receipts and the rating.
+//! as are typing indicators, read receipts, the rating and sharing files
+//! (uploading, then an `attach` frame that is pending and resent like a
+//! message).
 
-use baton_shared::domain::{ConversationState, EventBody, IdentityClaim, Rating, Seq};
+use baton_shared::domain::{Attachment, ConversationState, EventBody, IdentityClaim, Rating, Seq};
 use baton_shared::protocol::{DEFAULT_MAX_TEXT_CHARS, ErrorCode, VisitorRequest, VisitorUpdate};
 
-use crate::transcript::{Audience, Outgoing, Pending, Transcript};
+use crate::transcript::{Audience, Author, Line, Outgoing, Pending, Transcript};
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum Connection {
@@ -41,6 +43,8 @@ pub enum Effect {
 pub enum Status {
     Connecting,
     Reconnecting,
+    /// A voice message is being recorded.
+    Recording,
     /// The server's last error message, as it wrote it.
     Problem(String),
 }
@@ -53,6 +57,15 @@ pub enum HumanButton {
     OnTheWay,
     /// A person is in the conversation.
     Hidden,
+}
+
+/// A file on its way to the server (`POST /api/uploads`), before it can
+/// be shared: shown as a pending line, or a failed one with the reason.
+#[derive(Clone, Debug, PartialEq)]
+struct Upload {
+    client_id: String,
+    file: Attachment,
+    failed: Option<String>,
 }
 
 #[derive(Clone, Debug, PartialEq)]
@@ -83,6 +96,10 @@ pub struct Session {
     visitor_typing: bool,
     /// The last `seq` reported as read.
     read: Seq,
+    /// Files being uploaded, or whose upload failed, in the order chosen.
+    uploads: Vec<Upload>,
+    /// Whether the microphone is recording a voice message.
+    recording: bool,
 }
 
 impl Session {
@@ -100,6 +117,8 @@ impl Session {
             draft: None,
             visitor_typing: false,
             read: 0,
+            uploads: Vec::new(),
+            recording: false,
         }
     }
 
@@ -126,6 +145,12 @@ impl Session {
 
     pub fn has_token(&self) -> bool {
         self.token.is_some()
+    }
+
+    /// The conversation's token: uploads carry it (`X-Baton-Token`), so the
+    /// visitor can share files once the server has given one.
+    pub fn token(&self) -> Option<&str> {
+        self.token.as_deref()
     }
 
     pub fn connection(&self) -> Connection {
@@ -182,9 +207,9 @@ impl Session {
             VisitorUpdate::Event { event } => {
                 // The answer being typed arrived, or someone else responds now.
                 let done = match &event.body {
-                    EventBody::Assistant { name, .. } | EventBody::Agent { name, .. } => {
-                        self.typing.as_ref() == Some(name)
-                    }
+                    EventBody::Assistant { name, .. }
+                    | EventBody::Agent { name, .. }
+                    | EventBody::AgentAttachment { name, .. } => self.typing.as_ref() == Some(name),
                     body => {
                         body.new_responder().is_some()
                             || matches!(body, EventBody::AgentLeft { .. } | EventBody::Closed)
@@ -196,7 +221,9 @@ impl Session {
                 // The stored answer replaces the draft; so does a handoff.
                 if !matches!(
                     event.body,
-                    EventBody::Visitor { .. } | EventBody::Rated { .. }
+                    EventBody::Visitor { .. }
+                        | EventBody::VisitorAttachment { .. }
+                        | EventBody::Rated { .. }
                 ) {
                     self.draft = None;
                 }
@@ -229,8 +256,8 @@ impl Session {
             } => {
                 let refused = client_id.and_then(|id| self.transcript.fail(&id, &message));
                 match refused {
-                    // The message itself says it failed, and why.
-                    Some(Outgoing::Message { .. }) => {}
+                    // The message (or file) itself says it failed, and why.
+                    Some(Outgoing::Message { .. } | Outgoing::Attachment { .. }) => {}
                     // Asking for a person twice: the first request stands.
                     Some(Outgoing::HumanRequest) | None if code == ErrorCode::Conflict => {
                         self.transcript.drop_human_requests()
@@ -250,6 +277,76 @@ impl Session {
         }
         let text: String = text.chars().take(DEFAULT_MAX_TEXT_CHARS).collect();
         self.send(client_id, Outgoing::Message { text })
+    }
+
+    /// The visitor chose a file (or recorded a voice message): it shows at
+    /// once, pending, while its bytes go up. `client_id` names it until it
+    /// is stored, and goes with its `attach` frame.
+    pub fn upload_started(&mut self, client_id: String, name: &str, content_type: &str, size: u64) {
+        self.uploads.push(Upload {
+            client_id,
+            file: Attachment {
+                id: String::new(),
+                name: name.to_owned(),
+                content_type: content_type.to_owned(),
+                size,
+            },
+            failed: None,
+        });
+    }
+
+    /// The server took the upload: it is shared with an `attach` frame,
+    /// pending and resent until acknowledged, like a message. Returns the
+    /// frame to send now, if the socket is live.
+    pub fn uploaded(&mut self, client_id: &str, attachment: Attachment) -> Option<VisitorRequest> {
+        let index = self.uploads.iter().position(|u| u.client_id == client_id)?;
+        let upload = self.uploads.remove(index);
+        self.send(upload.client_id, Outgoing::Attachment { attachment })
+    }
+
+    /// The upload failed, for this reason (shown under the file's line).
+    pub fn upload_failed(&mut self, client_id: &str, reason: String) {
+        if let Some(upload) = self.uploads.iter_mut().find(|u| u.client_id == client_id) {
+            upload.failed = Some(reason);
+        }
+    }
+
+    /// Something went wrong in the browser (no microphone, say): shown in
+    /// the status line until things work again.
+    pub fn report(&mut self, problem: String) {
+        self.problem = Some(problem);
+    }
+
+    /// The microphone started or stopped recording a voice message.
+    pub fn set_recording(&mut self, recording: bool) {
+        self.recording = recording;
+        if recording {
+            self.problem = None;
+        }
+    }
+
+    pub fn recording(&self) -> bool {
+        self.recording
+    }
+
+    /// The lines to show: the transcript's, then files still uploading (or
+    /// whose upload failed).
+    pub fn lines(&self) -> Vec<Line> {
+        let mut lines = self.transcript.lines();
+        lines.extend(self.uploads.iter().map(|u| Line {
+            seq: None,
+            client_id: Some(u.client_id.clone()),
+            author: Author::Visitor,
+            name: None,
+            text: u.file.name.clone(),
+            at: None,
+            articles: Vec::new(),
+            confidence: None,
+            failed: u.failed.clone(),
+            kind: None,
+            attachment: Some(u.file.clone()),
+        }));
+        lines
     }
 
     /// The visitor rates the team's help, with an optional comment. Only
@@ -328,6 +425,7 @@ impl Session {
             Connection::Idle => None,
             Connection::Connecting if !self.been_live => Some(Status::Connecting),
             Connection::Connecting | Connection::Down => Some(Status::Reconnecting),
+            Connection::Live if self.recording => Some(Status::Recording),
             Connection::Live => self.problem.clone().map(Status::Problem),
         }
     }
@@ -354,6 +452,10 @@ fn frame(pending: &Pending) -> VisitorRequest {
             client_id,
             rating: *rating,
             comment: comment.clone(),
+        },
+        Outgoing::Attachment { attachment } => VisitorRequest::Attach {
+            client_id,
+            upload: attachment.id.clone(),
         },
     }
 }
@@ -963,6 +1065,160 @@ mod tests {
                 comment: None,
             })]
         );
+    }
+
+    fn voice(id: &str) -> Attachment {
+        Attachment {
+            id: id.into(),
+            name: "voice-message.webm".into(),
+            content_type: "audio/webm".into(),
+            size: 5000,
+        }
+    }
+
+    fn attach(id: &str, upload: &str) -> VisitorRequest {
+        VisitorRequest::Attach {
+            client_id: id.into(),
+            upload: upload.into(),
+        }
+    }
+
+    #[test]
+    fn a_file_shows_while_uploading_then_is_shared_and_pending_until_its_event() {
+        let mut s = live();
+        assert_eq!(s.token(), Some("tok"), "uploads carry the token");
+        s.say("a".into(), "here is my receipt");
+        s.upload_started("f".into(), "voice-message.webm", "audio/webm", 5000);
+        let lines = s.lines();
+        let uploading = &lines[1];
+        assert!(uploading.is_uploading() && uploading.is_pending());
+        assert_eq!(
+            (uploading.author, uploading.text.as_str(), uploading.key()),
+            (Author::Visitor, "voice-message.webm", "f^".to_string())
+        );
+        assert_eq!(
+            s.transcript.unacked().count(),
+            1,
+            "nothing to share before the server has the bytes"
+        );
+
+        assert_eq!(s.uploaded("f", voice("up1")), Some(attach("f", "up1")));
+        let lines = s.lines();
+        assert_eq!(lines.len(), 2);
+        assert!(lines[1].is_pending() && !lines[1].is_uploading());
+        assert_eq!(lines[1].key(), "f", "redrawn: a new key");
+        assert_eq!(s.uploaded("f", voice("up1")), None, "once");
+
+        s.receive(VisitorUpdate::Ack {
+            client_id: "f".into(),
+            seq: 2,
+        });
+        s.receive(event(
+            1,
+            EventBody::Visitor {
+                client_id: "a".into(),
+                text: "here is my receipt".into(),
+            },
+        ));
+        s.receive(event(
+            2,
+            EventBody::VisitorAttachment {
+                client_id: "f".into(),
+                attachment: voice("up1"),
+            },
+        ));
+        let lines = s.lines();
+        assert_eq!(lines.len(), 2);
+        assert_eq!(
+            (lines[1].seq, lines[1].attachment.as_ref()),
+            (Some(2), Some(&voice("up1")))
+        );
+    }
+
+    #[test]
+    fn a_file_shared_offline_goes_out_after_welcome_and_a_refusal_marks_it() {
+        let mut s = live();
+        s.upload_started("f".into(), "a.png", "image/png", 10);
+        s.dropped();
+        assert_eq!(s.uploaded("f", voice("up1")), None, "not while offline");
+        s.opened(None);
+        assert_eq!(
+            s.receive(welcome(None)),
+            [Effect::Send(attach("f", "up1"))]
+        );
+        s.receive(error(ErrorCode::Invalid, "no upload of yours", Some("f")));
+        let line = &s.lines()[0];
+        assert_eq!(line.failed.as_deref(), Some("no upload of yours"));
+        assert_eq!(s.status(), None, "the file itself says what went wrong");
+        s.dropped();
+        s.opened(None);
+        assert_eq!(s.receive(welcome(None)), [], "never resent");
+    }
+
+    #[test]
+    fn a_failed_upload_stays_with_its_reason_and_is_never_shared() {
+        let mut s = live();
+        s.upload_started("f".into(), "big.pdf", "application/pdf", 50_000_000);
+        s.upload_failed("f", "The file is too large.".into());
+        let line = &s.lines()[0];
+        assert_eq!(
+            (line.failed.as_deref(), line.is_pending(), line.key()),
+            (Some("The file is too large."), false, "f!".to_string())
+        );
+        assert_eq!(s.transcript.unacked().count(), 0);
+    }
+
+    #[test]
+    fn a_problem_in_the_browser_shows_in_the_status_line() {
+        let mut s = live();
+        s.report("No microphone".into());
+        assert_eq!(s.status(), Some(Status::Problem("No microphone".into())));
+    }
+
+    #[test]
+    fn recording_shows_in_the_status_line_while_it_lasts() {
+        let mut s = live();
+        s.report("No microphone".into());
+        s.set_recording(true);
+        assert!(s.recording());
+        assert_eq!(s.status(), Some(Status::Recording), "it works now");
+        s.dropped();
+        assert_eq!(s.status(), Some(Status::Reconnecting), "the socket first");
+        s.opened(None);
+        s.receive(welcome(None));
+        assert_eq!(s.status(), Some(Status::Recording));
+        s.set_recording(false);
+        assert_eq!(s.status(), None);
+    }
+
+    #[test]
+    fn the_agents_file_ends_their_typing_and_the_visitors_keeps_the_draft() {
+        let mut s = live();
+        s.receive(VisitorUpdate::Typing {
+            name: "Mia".into(),
+            typing: true,
+        });
+        s.receive(event(
+            1,
+            EventBody::AgentAttachment {
+                name: "Mia".into(),
+                client_id: "m".into(),
+                attachment: voice("up9"),
+            },
+        ));
+        assert_eq!(s.typing(), None);
+        s.receive(VisitorUpdate::Draft {
+            name: "Nora".into(),
+            text: "Refunds".into(),
+        });
+        s.receive(event(
+            2,
+            EventBody::VisitorAttachment {
+                client_id: "f".into(),
+                attachment: voice("up1"),
+            },
+        ));
+        assert!(s.draft().is_some());
     }
 
     #[test]

@@ -17,8 +17,13 @@
 //!   marked failed with the server's reason, and is never resent.
 //! - After the team closes, the visitor is asked for a rating until a
 //!   `rated` event (or a new message, which reopens the conversation).
+//! - A shared file (an attachment) is a line like a message: pending until
+//!   its event, failed when refused; its [`Line::attachment`] says what it
+//!   is and its text is the file's name.
 
-use baton_shared::domain::{ConversationState, Event, EventBody, Millis, Rating, Responder, Seq};
+use baton_shared::domain::{
+    Attachment, ConversationState, Event, EventBody, Millis, Rating, Responder, Seq,
+};
 
 /// Who wrote a line, named as the DOM's `data-author` attribute says it.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -66,6 +71,9 @@ pub enum Outgoing {
         rating: Rating,
         comment: Option<String>,
     },
+    /// A file already uploaded (`POST /api/uploads`), being shared with an
+    /// `attach` frame.
+    Attachment { attachment: Attachment },
 }
 
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -99,6 +107,9 @@ pub struct Line {
     pub failed: Option<String>,
     /// The event's kind (`EventBody::kind`), `None` while pending.
     pub kind: Option<&'static str>,
+    /// The file this line shares (its `text` is the file's name). An empty
+    /// `id` means it is still being uploaded (see `Session::lines`).
+    pub attachment: Option<Attachment>,
 }
 
 impl Line {
@@ -109,6 +120,8 @@ impl Line {
             (None, Some(seq)) => seq.to_string(),
             (Some(id), Some(seq)) => format!("{id}@{seq}"),
             (Some(id), None) if self.failed.is_some() => format!("{id}!"),
+            // Uploading, then shared under the same client id: redrawn.
+            (Some(id), None) if self.is_uploading() => format!("{id}^"),
             (Some(id), None) => id.clone(),
             (None, None) => String::new(),
         }
@@ -116,6 +129,11 @@ impl Line {
 
     pub fn is_pending(&self) -> bool {
         self.seq.is_none() && self.failed.is_none()
+    }
+
+    /// A file whose bytes are still on their way to the server.
+    pub fn is_uploading(&self) -> bool {
+        self.attachment.as_ref().is_some_and(|a| a.id.is_empty())
     }
 }
 
@@ -171,7 +189,9 @@ impl Transcript {
     /// Moves state and responder on as the log says.
     fn follow(&mut self, body: &EventBody) {
         match body {
-            EventBody::Visitor { .. } if self.state == ConversationState::Closed => {
+            EventBody::Visitor { .. } | EventBody::VisitorAttachment { .. }
+                if self.state == ConversationState::Closed =>
+            {
                 // A visitor message reopens a closed conversation with the assistant.
                 self.state = ConversationState::Assistant;
                 if let Some(name) = self.assistant_name.clone() {
@@ -233,8 +253,8 @@ impl Transcript {
         });
     }
 
-    /// The server refused what was sent with this client id. A message stays
-    /// on screen, marked failed; anything else is forgotten. Returns what
+    /// The server refused what was sent with this client id. A message or
+    /// a file stays on screen, marked failed; anything else is forgotten. Returns what
     /// it was, if it was still pending.
     pub fn fail(&mut self, client_id: &str, reason: &str) -> Option<Outgoing> {
         let index = self
@@ -242,7 +262,7 @@ impl Transcript {
             .iter()
             .position(|p| p.client_id == client_id && p.acked.is_none())?;
         let pending = &mut self.pending[index];
-        if let Outgoing::Message { .. } = pending.what {
+        if let Outgoing::Message { .. } | Outgoing::Attachment { .. } = pending.what {
             pending.failed = Some(reason.to_owned());
             Some(pending.what.clone())
         } else {
@@ -325,16 +345,21 @@ impl Transcript {
     pub fn lines(&self) -> Vec<Line> {
         let stored = self.events.iter().filter_map(|e| self.line(e));
         let pending = self.pending.iter().filter_map(|p| {
-            let (author, name, text) = match (&p.what, &self.audience) {
-                (Outgoing::Message { text }, Audience::Visitor) => {
-                    (Author::Visitor, None, text.as_str())
-                }
-                (Outgoing::Message { text }, Audience::Agent { name }) => {
-                    (Author::Agent, Some(name.clone()), text.as_str())
+            let mut attachment = None;
+            let text = match &p.what {
+                Outgoing::Message { text } => text.as_str(),
+                Outgoing::Attachment { attachment: a } => {
+                    attachment = Some(a.clone());
+                    a.name.as_str()
                 }
                 // Thanked at once; the `rated` event takes the line over.
-                (Outgoing::Rating { .. }, _) => (Author::Notice, None, THANKS),
-                (Outgoing::HumanRequest, _) => return None,
+                Outgoing::Rating { .. } => THANKS,
+                Outgoing::HumanRequest => return None,
+            };
+            let (author, name) = match (&p.what, &self.audience) {
+                (Outgoing::Rating { .. }, _) => (Author::Notice, None),
+                (_, Audience::Visitor) => (Author::Visitor, None),
+                (_, Audience::Agent { name }) => (Author::Agent, Some(name.clone())),
             };
             Some(Line {
                 seq: p.acked,
@@ -347,6 +372,7 @@ impl Transcript {
                 confidence: None,
                 failed: p.failed.clone(),
                 kind: None,
+                attachment,
             })
         });
         stored.chain(pending).collect()
@@ -364,6 +390,7 @@ impl Transcript {
             confidence: None,
             failed: None,
             kind: Some(event.body.kind()),
+            attachment: None,
         };
         match &event.body {
             EventBody::Visitor { text, .. } => {
@@ -416,6 +443,19 @@ impl Transcript {
                     Audience::Visitor => THANKS.into(),
                     Audience::Agent { .. } => rated(*rating, comment.as_deref()),
                 }
+            }
+            EventBody::VisitorAttachment { attachment, .. } => {
+                line.author = Author::Visitor;
+                line.text = attachment.name.clone();
+                line.attachment = Some(attachment.clone());
+            }
+            EventBody::AgentAttachment {
+                name, attachment, ..
+            } => {
+                line.author = Author::Agent;
+                line.name = Some(name.clone());
+                line.text = attachment.name.clone();
+                line.attachment = Some(attachment.clone());
             }
             // The visitor's thread never ends; only the team sees the close.
             EventBody::Closed => match self.audience {
@@ -782,6 +822,103 @@ mod tests {
                 "Visitor rated: 👎 bad",
             ]
         );
+    }
+
+    fn photo(id: &str) -> Attachment {
+        Attachment {
+            id: id.into(),
+            name: "photo.png".into(),
+            content_type: "image/png".into(),
+            size: 2048,
+        }
+    }
+
+    #[test]
+    fn a_shared_file_is_pending_until_its_event_and_named_by_its_file() {
+        let mut t = Transcript::new(Audience::Visitor);
+        t.push_pending(
+            "f".into(),
+            Outgoing::Attachment {
+                attachment: photo("up1"),
+            },
+        );
+        let line = &t.lines()[0];
+        assert!(line.is_pending() && !line.is_uploading());
+        assert_eq!(
+            (line.author, line.text.as_str(), line.key()),
+            (Author::Visitor, "photo.png", "f".to_string())
+        );
+        assert_eq!(line.attachment, Some(photo("up1")));
+        assert_eq!(t.unacked().count(), 1, "resent until acknowledged");
+
+        t.ack("f", 1);
+        assert_eq!(t.unacked().count(), 0);
+        t.apply(ev(
+            1,
+            EventBody::VisitorAttachment {
+                client_id: "f".into(),
+                attachment: photo("up1"),
+            },
+        ));
+        let lines = t.lines();
+        assert_eq!(lines.len(), 1, "the event replaced the pending line");
+        assert_eq!(
+            (lines[0].seq, lines[0].kind, lines[0].author),
+            (Some(1), Some("visitor_attachment"), Author::Visitor)
+        );
+        assert_eq!(lines[0].attachment, Some(photo("up1")));
+
+        t.apply(ev(
+            2,
+            EventBody::AgentAttachment {
+                name: "Mia".into(),
+                client_id: "m".into(),
+                attachment: photo("up2"),
+            },
+        ));
+        let agent = &t.lines()[1];
+        assert_eq!(
+            (agent.author, agent.name.as_deref(), agent.text.as_str()),
+            (Author::Agent, Some("Mia"), "photo.png")
+        );
+    }
+
+    #[test]
+    fn a_refused_file_stays_marked_failed_and_the_console_shares_as_the_agent() {
+        let mut t = Transcript::new(Audience::Agent { name: "Mia".into() });
+        t.push_pending(
+            "f".into(),
+            Outgoing::Attachment {
+                attachment: photo("up1"),
+            },
+        );
+        assert_eq!(
+            t.lines()[0].author,
+            Author::Agent,
+            "the console's own file is the agent's"
+        );
+        t.fail("f", "no upload of yours");
+        let line = &t.lines()[0];
+        assert_eq!(line.failed.as_deref(), Some("no upload of yours"));
+        assert_eq!(line.key(), "f!");
+        assert_eq!(t.unacked().count(), 0, "never resent");
+    }
+
+    #[test]
+    fn a_file_after_the_close_reopens_like_a_message() {
+        let mut t = Transcript::new(Audience::Visitor);
+        t.baseline(ConversationState::Human, Responder::Agent { name: "Mia".into() });
+        t.apply(assistant(1, "hi"));
+        t.apply(ev(2, EventBody::Closed));
+        t.apply(ev(
+            3,
+            EventBody::VisitorAttachment {
+                client_id: "f".into(),
+                attachment: photo("up1"),
+            },
+        ));
+        assert_eq!(t.state(), ConversationState::Assistant);
+        assert!(!t.rating_due());
     }
 
     #[test]

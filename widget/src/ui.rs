@@ -1,23 +1,29 @@
 //! The widget's components: a panel with a header naming the responder, the
 //! transcript (with the answer streaming in, the typing indicator and, after
 //! the team closes, the rating prompt), and a footer with the status line,
-//! the "Talk to a human" button and the composer; beside the panel, a
-//! screen-reader announcement of what arrives.
+//! the "Talk to a human" button and the composer (with buttons to attach a
+//! file and to record a voice message); beside the panel, a screen-reader
+//! announcement of what arrives. Shared files show as a thumbnail (images),
+//! a player (audio) or a link with the name and size (anything else).
 //!
 //! The `data-baton` attributes are a contract with the end-to-end tests and
 //! with host pages that script the widget: keep them. All text goes into text
 //! nodes, never into HTML, so whatever people type shows literally.
 
-use baton_shared::domain::{ConversationState, Rating, Responder};
+use baton_shared::domain::{Attachment, ConversationState, Rating, Responder};
 use baton_shared::protocol::DEFAULT_MAX_TEXT_CHARS;
 use leptos::ev::KeyboardEvent;
 use leptos::html;
 use leptos::prelude::*;
+use wasm_bindgen::{JsCast, UnwrapThrowExt};
+use web_sys::HtmlInputElement;
 
 use crate::chat::{Chat, Config};
+use crate::files;
 use crate::i18n::Strings;
-use crate::session::{HumanButton, Status};
+use crate::session::{HumanButton, Session, Status};
 use crate::transcript::{Author, Line, THANKS};
+use crate::upload;
 
 /// The panel's CSS. It lives inside the shadow root, so the host page's CSS
 /// cannot reach it and it cannot leak out.
@@ -177,7 +183,7 @@ fn Header(chat: Chat, t: &'static Strings, config: Config) -> impl IntoView {
 
 #[component]
 fn Transcript(chat: Chat, t: &'static Strings, config: Config) -> impl IntoView {
-    let lines = Memo::new(move |_| chat.session.with(|s| s.transcript.lines()));
+    let lines = Memo::new(move |_| chat.session.with(Session::lines));
     let typing = Memo::new(move |_| chat.session.with(|s| s.typing().map(str::to_owned)));
     let draft = Memo::new(move |_| {
         chat.session
@@ -213,7 +219,7 @@ fn Transcript(chat: Chat, t: &'static Strings, config: Config) -> impl IntoView 
             <For
                 each=move || lines.get()
                 key=Line::key
-                children=move |line| view! { <Message line t config=config.clone()/> }
+                children=move |line| view! { <Message line t config=config.clone() chat/> }
             />
             {move || draft.get().map(|(name, text)| view! {
                 <div class="msg assistant" data-baton="draft" aria-hidden="true">
@@ -233,7 +239,7 @@ fn Transcript(chat: Chat, t: &'static Strings, config: Config) -> impl IntoView 
 }
 
 #[component]
-fn Message(line: Line, t: &'static Strings, config: Config) -> impl IntoView {
+fn Message(line: Line, t: &'static Strings, config: Config, chat: Chat) -> impl IntoView {
     let author = line.author;
     let pending = line.is_pending().then_some("true");
     let failed = line.failed.is_some().then_some("true");
@@ -242,8 +248,20 @@ fn Message(line: Line, t: &'static Strings, config: Config) -> impl IntoView {
         Author::Visitor => Some(("author sr", t.you.to_owned())),
         _ => Some(("author", author_name(&line, &config))),
     };
-    let text = line_text(&line, t);
     let seq = line.seq.map(|s| s.to_string());
+    let uploading = line.is_uploading() && line.is_pending();
+    // A file's line names it (for the announcer, and the console); the
+    // file itself shows instead.
+    let text = match line.attachment {
+        Some(_) => String::new(),
+        None => line_text(&line, t),
+    };
+    let file = line.attachment.map(|file| SharedFile {
+        url: (!file.id.is_empty()).then(|| chat.file_url(&file.path())),
+        file,
+        uploading,
+        t,
+    });
     view! {
         <div
             class=["msg ", author.as_str()].concat()
@@ -254,12 +272,93 @@ fn Message(line: Line, t: &'static Strings, config: Config) -> impl IntoView {
             data-failed=failed
         >
             {name.map(|(class, name)| view! { <div class=class data-baton="author">{name}</div> })}
-            <div class="text" data-baton="text">{text}</div>
+            <div class="text" data-baton="text" use:shared_file=file>{text}</div>
             {line.failed.map(|why| view! {
                 <div class="failed" data-baton="failed" role="alert">{t.not_sent} {why}</div>
             })}
         </div>
     }
+}
+
+/// What [`shared_file`] draws.
+#[derive(Clone)]
+struct SharedFile {
+    file: Attachment,
+    /// Where the server serves it; `None` while it uploads.
+    url: Option<String>,
+    uploading: bool,
+    t: &'static Strings,
+}
+
+/// A shared file, drawn into its line's `body`: an image as a thumbnail
+/// that opens the full image in a new tab, audio as a player, anything else
+/// as a link with its name and size. While it uploads (no `url` yet) it is
+/// the name and size, saying so. One shape for all, told apart by CSS
+/// (`data-kind`, the link's class). Built with plain DOM calls, not a view:
+/// a view's code costs the visitor kilobytes. Text goes in as text only.
+fn shared_file(body: web_sys::Element, file: Option<SharedFile>) {
+    let Some(SharedFile {
+        file,
+        url,
+        uploading,
+        t,
+    }) = file
+    else {
+        return;
+    };
+    let body = &body;
+    let (kind, class) = match (file.is_image(), file.is_audio(), url.is_some()) {
+        (true, _, true) => ("image", "thumb"),
+        // The player says it all.
+        (_, true, true) => ("audio", "gone"),
+        (true, _, _) => ("image", "file"),
+        (_, true, _) => ("audio", "file"),
+        _ => ("file", "file"),
+    };
+    let name = file.name.as_str();
+    let add = |parent: &web_sys::Element, tag: &str, attributes: &[(&str, &str)]| {
+        let element = document().create_element(tag).unwrap_throw();
+        for (key, value) in attributes {
+            let _ = element.set_attribute(key, value);
+        }
+        let _ = parent.append_child(&element);
+        element
+    };
+    for (key, value) in [("class", "att"), ("data-baton", "attachment"), ("data-kind", kind)] {
+        let _ = body.set_attribute(key, value);
+    }
+    let url = url.as_deref();
+    if let (Some(url), "audio") = (url, kind) {
+        add(
+            body,
+            "audio",
+            &[
+                ("controls", ""),
+                ("preload", "metadata"),
+                ("src", url),
+                ("aria-label", name),
+                ("data-baton", "audio"),
+            ],
+        );
+    }
+    let link = add(
+        body,
+        "a",
+        &[("class", class), ("rel", "noopener noreferrer"), ("data-baton", "file")],
+    );
+    if let Some(url) = url {
+        let _ = link.set_attribute("href", url);
+        let _ = link.set_attribute("target", "_blank");
+        if kind == "image" {
+            add(&link, "img", &[("src", url), ("alt", name), ("data-baton", "thumbnail")]);
+        }
+    }
+    add(&link, "span", &[("class", "fname")]).set_text_content(Some(name));
+    let mut size = files::human_size(file.size, t);
+    if uploading {
+        size = [size.as_str(), " · ", t.uploading].concat();
+    }
+    add(&link, "span", &[("class", "fsize")]).set_text_content(Some(&size));
 }
 
 /// After the team closes: one click on a thumb rates, with the comment
@@ -303,6 +402,20 @@ fn Footer(chat: Chat, t: &'static Strings) -> impl IntoView {
     let status = Memo::new(move |_| chat.session.with(|s| s.status()));
     let human = Memo::new(move |_| chat.session.with(|s| s.human_button()));
     let draft = RwSignal::new(String::new());
+    let can_attach = Memo::new(move |_| chat.session.with(Session::has_token));
+    let on_pick = move |ev: leptos::ev::Event| {
+        let input: HtmlInputElement = event_target(&ev);
+        if let Some(list) = input.files() {
+            for file in (0..list.length()).filter_map(|i| list.get(i)) {
+                let (name, kind, size) = (file.name(), file.type_(), file.size() as u64);
+                chat.send_file(file.into(), name, &kind, size);
+            }
+        }
+        // The same file may be chosen again.
+        input.set_value("");
+    };
+    let recording = move || chat.session.with(Session::recording);
+    let can_record = upload::can_record();
 
     let send = move || {
         let text = draft.get_untracked();
@@ -322,6 +435,7 @@ fn Footer(chat: Chat, t: &'static Strings) -> impl IntoView {
             {move || match status.get() {
                 Some(Status::Connecting) => t.connecting.to_owned(),
                 Some(Status::Reconnecting) => t.reconnecting.to_owned(),
+                Some(Status::Recording) => t.recording.to_owned(),
                 Some(Status::Problem(why)) => why,
                 None => String::new(),
             }}
@@ -348,6 +462,36 @@ fn Footer(chat: Chat, t: &'static Strings) -> impl IntoView {
             </button>
         </div>
         <div class="composer">
+            // Files wait for the conversation (uploads carry its token): one
+            // `disabled` for the input and both buttons. Their icons are CSS
+            // masks (style.css), as the thumbs: no code.
+            <fieldset class="tools" disabled=move || !can_attach.get()>
+                <input type="file" multiple accept=files::ACCEPT data-baton="file-input" hidden on:change=on_pick/>
+                <button
+                    type="button"
+                    class="tool attach"
+                    data-baton="attach"
+                    aria-label=t.attach
+                    // Opens the file input just before it.
+                    on:click=|ev| {
+                        let button: web_sys::Element = event_target(&ev);
+                        if let Some(input) = button.previous_element_sibling() {
+                            input.unchecked_into::<web_sys::HtmlElement>().click();
+                        }
+                    }
+                ></button>
+                // A toggle: pressed (and red) while recording; pressed again,
+                // it sends. The status line says so too.
+                <button
+                    type="button"
+                    class="tool mic"
+                    data-baton="record"
+                    hidden=!can_record
+                    aria-label=t.record
+                    aria-pressed=move || if recording() { "true" } else { "false" }
+                    on:click=move |_| chat.toggle_recording()
+                ></button>
+            </fieldset>
             <textarea
                 data-baton="input"
                 rows="1"

@@ -1,13 +1,24 @@
 //! The widget's serde-free codec must read and write exactly what serde
 //! does for the shared protocol types: every frame kind, both directions.
 
-use baton_shared::domain::{ConversationState, Event, EventBody, IdentityClaim, Rating, Responder};
+use baton_shared::domain::{
+    Attachment, ConversationState, Event, EventBody, IdentityClaim, Rating, Responder,
+};
 use baton_shared::protocol::{ErrorCode, VisitorRequest, VisitorUpdate};
-use baton_widget::codec::{decode, encode, identity_from_js};
+use baton_widget::codec::{attachment, decode, encode, error_message, identity_from_js};
 use wasm_bindgen::JsValue;
 use wasm_bindgen_test::*;
 
 wasm_bindgen_test_configure!(run_in_browser);
+
+fn photo() -> Attachment {
+    Attachment {
+        id: "Zm9v-YmFy_0123456789".into(),
+        name: "my \"photo\" <1>.png".into(),
+        content_type: "image/png".into(),
+        size: 10_485_760,
+    }
+}
 
 fn event(seq: u64, body: EventBody) -> VisitorUpdate {
     VisitorUpdate::Event {
@@ -98,6 +109,26 @@ fn every_update_decodes_as_serde_encodes_it() {
                 comment: None,
             },
         ),
+        event(
+            12,
+            EventBody::VisitorAttachment {
+                client_id: "f1".into(),
+                attachment: photo(),
+            },
+        ),
+        event(
+            13,
+            EventBody::AgentAttachment {
+                name: "Mia".into(),
+                client_id: "f2".into(),
+                attachment: Attachment {
+                    id: "x".into(),
+                    name: "voice.webm".into(),
+                    content_type: "audio/webm".into(),
+                    size: 0,
+                },
+            },
+        ),
         VisitorUpdate::Ack {
             client_id: "c1".into(),
             seq: 9,
@@ -174,6 +205,10 @@ fn every_request_encodes_as_serde_decodes_it() {
         VisitorRequest::RequestHuman {
             client_id: "h1".into(),
         },
+        VisitorRequest::Attach {
+            client_id: "f1".into(),
+            upload: "Zm9v-YmFy_0123456789".into(),
+        },
         VisitorRequest::Typing { typing: true },
         VisitorRequest::Typing { typing: false },
         VisitorRequest::Read { seq: 17 },
@@ -244,6 +279,9 @@ fn what_the_widget_does_not_understand_is_skipped() {
         r#"{"type":"typing","name":"Mia"}"#,
         r#"{"type":"draft","name":"Nova"}"#,
         r#"{"type":"event","event":{"seq":1,"at":0,"type":"rated","client_id":"r","rating":"meh"}}"#,
+        r#"{"type":"event","event":{"seq":1,"at":0,"type":"visitor_attachment","client_id":"f"}}"#,
+        r#"{"type":"event","event":{"seq":1,"at":0,"type":"visitor_attachment","client_id":"f","attachment":{"id":"a","name":"n","content_type":"image/png","size":-1}}}"#,
+        r#"{"type":"event","event":{"seq":1,"at":0,"type":"agent_attachment","client_id":"f","attachment":{"id":"a","name":"n","content_type":"image/png","size":1}}}"#,
     ] {
         assert_eq!(decode(text), None, "{text}");
     }
@@ -264,4 +302,26 @@ fn what_the_widget_does_not_understand_is_skipped() {
             seq: 3
         })
     );
+}
+
+#[wasm_bindgen_test]
+fn an_upload_answers_with_the_attachment_or_an_error() {
+    let js = |json: &str| js_sys::JSON::parse(json).unwrap();
+    let answer = serde_json::to_string(&photo()).unwrap();
+    assert_eq!(attachment(&js(&answer)), Some(photo()));
+    for not_one in [
+        r#"{"id":"","name":"a","content_type":"image/png","size":1}"#,
+        r#"{"id":"x","name":"a","content_type":"image/png","size":1.5}"#,
+        r#"{"id":"x","name":"a","size":1}"#,
+        r#"{"error":"too big"}"#,
+        "null",
+    ] {
+        assert_eq!(attachment(&js(not_one)), None, "{not_one}");
+    }
+    assert_eq!(
+        error_message(&js(r#"{"error":"files of type \"text/html\" are not accepted"}"#)),
+        Some("files of type \"text/html\" are not accepted".into())
+    );
+    assert_eq!(error_message(&js(r#"{"error":" "}"#)), None);
+    assert_eq!(error_message(&JsValue::UNDEFINED), None);
 }

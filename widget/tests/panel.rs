@@ -10,7 +10,7 @@
 use std::cell::RefCell;
 use std::rc::Rc;
 
-use baton_shared::domain::{ConversationState, Event, EventBody, Rating, Responder};
+use baton_shared::domain::{Attachment, ConversationState, Event, EventBody, Rating, Responder};
 use baton_shared::protocol::{ErrorCode, VisitorRequest, VisitorUpdate};
 use baton_widget::chat::{Chat, Config, Wire};
 use baton_widget::i18n::Lang;
@@ -813,4 +813,139 @@ async fn a_pending_message_is_marked_until_acknowledged() {
         1,
         "no duplicate"
     );
+}
+
+fn file(id: &str, name: &str, content_type: &str, size: u64) -> Attachment {
+    Attachment {
+        id: id.into(),
+        name: name.into(),
+        content_type: content_type.into(),
+        size,
+    }
+}
+
+#[wasm_bindgen_test]
+async fn shared_files_show_as_a_thumbnail_a_player_or_a_link_from_the_server() {
+    let page = Page::live().await;
+    page.chat.set_server("https://chat.example/");
+    let hostile = r#"<img src=x onerror="window.__xss=1">.png"#;
+    page.event(
+        1,
+        EventBody::VisitorAttachment {
+            client_id: "f1".into(),
+            attachment: file("p1", hostile, "image/png", 2048),
+        },
+    );
+    page.event(
+        2,
+        EventBody::AgentAttachment {
+            name: "Mia".into(),
+            client_id: "m1".into(),
+            attachment: file("a1", "voice.webm", "audio/webm", 9000),
+        },
+    );
+    page.event(
+        3,
+        EventBody::AgentAttachment {
+            name: "Mia".into(),
+            client_id: "m2".into(),
+            attachment: file("d1", "Invoice 42.pdf", "application/pdf", 1_572_864),
+        },
+    );
+    settle().await;
+
+    // The visitor's picture, on the visitor's side: a thumbnail opening the
+    // full picture in a new tab; its name is text, never markup.
+    let img: HtmlElement = page.find("[data-author=visitor] [data-kind=image] img[data-baton=thumbnail]");
+    assert_eq!(img.get_attribute("alt").as_deref(), Some(hostile));
+    assert_eq!(
+        img.get_attribute("src").as_deref(),
+        Some("https://chat.example/api/uploads/p1")
+    );
+    let link: HtmlElement = page.find("[data-author=visitor] a.thumb");
+    assert_eq!(
+        (link.get_attribute("href").as_deref(), link.get_attribute("target").as_deref()),
+        (Some("https://chat.example/api/uploads/p1"), Some("_blank"))
+    );
+    assert_eq!(page.count("img"), 1, "the name made no element");
+
+    // The agent's voice message: a player under their name.
+    let audio: HtmlElement = page.find("[data-author=agent] audio[data-baton=audio]");
+    assert!(audio.has_attribute("controls"));
+    assert_eq!(audio.get_attribute("aria-label").as_deref(), Some("voice.webm"));
+    assert_eq!(
+        audio.get_attribute("src").as_deref(),
+        Some("https://chat.example/api/uploads/a1")
+    );
+    assert_eq!(page.text("[data-seq='2'] [data-baton=author]"), "Mia");
+
+    // Anything else: a link with the name and the size.
+    let document: HtmlElement = page.find("[data-seq='3'] a[data-baton=file]");
+    assert_eq!(
+        document.text_content().as_deref(),
+        Some("Invoice 42.pdf1.5 MB")
+    );
+    assert_eq!(
+        document.get_attribute("href").as_deref(),
+        Some("https://chat.example/api/uploads/d1")
+    );
+    // What arrived is read out with the file's name.
+    assert_eq!(page.text("[data-baton=announce]"), "Mia: Invoice 42.pdf");
+}
+
+#[wasm_bindgen_test]
+async fn a_file_shows_while_it_uploads_and_says_why_it_was_not_sent() {
+    let page = Page::mount();
+    page.chat.set_open(true);
+    settle().await;
+    let attach: HtmlElement = page.find("[data-baton=attach]");
+    assert!(
+        attach.matches(":disabled").unwrap(),
+        "no conversation yet: nothing to attach to"
+    );
+    assert_eq!(attach.get_attribute("aria-label").as_deref(), Some("Attach a file"));
+    page.chat.link_event(LinkEvent::Opened);
+    page.server(VisitorUpdate::Welcome {
+        token: Some("tok".into()),
+        state: ConversationState::Assistant,
+        responder: Responder::Assistant {
+            name: "Nora".into(),
+        },
+    });
+    settle().await;
+    assert!(!attach.matches(":disabled").unwrap());
+    assert_eq!(
+        page.find::<HtmlElement>("[data-baton=file-input]").get_attribute("accept").as_deref(),
+        Some(baton_widget::files::ACCEPT)
+    );
+
+    page.chat.session.update(|s| {
+        s.upload_started("u1".into(), "receipt.pdf", "application/pdf", 300);
+        s.upload_started("u2".into(), "huge.png", "image/png", 50_000_000);
+    });
+    settle().await;
+    let uploading: HtmlElement = page.find("[data-baton=message][data-pending]");
+    assert_eq!(
+        uploading.text_content().as_deref(),
+        Some("Youreceipt.pdf300 B · Uploading…")
+    );
+
+    let frame = page.chat.session.try_update(|s| {
+        s.upload_failed("u2", "The file is too large.".into());
+        s.uploaded("u1", file("r1", "receipt.pdf", "application/pdf", 300))
+    });
+    settle().await;
+    assert_eq!(
+        frame.flatten(),
+        Some(VisitorRequest::Attach {
+            client_id: "u1".into(),
+            upload: "r1".into()
+        })
+    );
+    assert_eq!(
+        page.text("[data-failed] [data-baton=failed]"),
+        "Not sent: The file is too large."
+    );
+    let shared: HtmlElement = page.find("[data-pending] a[data-baton=file]");
+    assert_eq!(shared.get_attribute("href").as_deref(), Some("/api/uploads/r1"));
 }

@@ -1,16 +1,22 @@
 //! The open conversation: its state and the agent's actions (claim,
-//! release, transfer, resume, close), the transcript with read receipts and
-//! the visitor's typing, the reply box, and the brief beside them.
+//! release, transfer, resume, close), the transcript with files, read
+//! receipts and the visitor's typing, the reply box with its attach button,
+//! and the brief beside them.
 
-use baton_shared::domain::{AgentId, AgentRef, ConversationDetail, ConversationState, Seq};
+use baton_shared::domain::{
+    AgentId, AgentRef, Attachment, ConversationDetail, ConversationState, Seq,
+};
 use baton_widget::transcript::{Author, Line};
 use leptos::ev::KeyboardEvent;
 use leptos::html;
 use leptos::prelude::*;
+use wasm_bindgen::JsCast;
 
 use super::brief::BriefCard;
 use crate::connection::Console;
-use crate::format;
+use crate::desk;
+use crate::files;
+use crate::format::{self, FileKind};
 
 /// What the agent may do right now.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -21,6 +27,7 @@ struct Allowed {
     resume: bool,
     close: bool,
     reply: bool,
+    attach: bool,
 }
 
 #[component]
@@ -52,6 +59,7 @@ fn Conversation(console: Console, id: i64) -> impl IntoView {
             resume: d.can_resume(),
             close: d.can_close(),
             reply: d.can_reply(),
+            attach: d.can_attach(),
         })
     });
     let problem = Memo::new(move |_| console.desk.with(|d| d.problem.clone()));
@@ -105,7 +113,9 @@ fn Conversation(console: Console, id: i64) -> impl IntoView {
             <div class="conv-body">
                 <div class="thread">
                     <Transcript console/>
-                    <Reply console can_reply=Signal::derive(move || allowed.get().reply) closed=Signal::derive(move || {
+                    <Reply console can_reply=Signal::derive(move || allowed.get().reply)
+                        can_attach=Signal::derive(move || allowed.get().attach)
+                        closed=Signal::derive(move || {
                         detail.with(|d| d.as_ref().is_some_and(|d| d.state == ConversationState::Closed))
                     })/>
                 </div>
@@ -169,12 +179,9 @@ fn Transfer(console: Console, allowed: Signal<bool>) -> impl IntoView {
 #[component]
 fn Transcript(console: Console) -> impl IntoView {
     let lines = Memo::new(move |_| {
-        console.desk.with(|d| {
-            d.opened
-                .as_ref()
-                .map(|o| o.transcript.lines())
-                .unwrap_or_default()
-        })
+        console
+            .desk
+            .with(|d| d.opened.as_ref().map(|o| o.lines()).unwrap_or_default())
     });
     // The visitor's name as the host site gave it, else "Visitor"; a name
     // the site did not sign is labelled as a claim on every message.
@@ -233,6 +240,7 @@ fn Transcript(console: Console) -> impl IntoView {
 fn Message(line: Line, visitor: Memo<String>, seen: Memo<Option<Seq>>) -> impl IntoView {
     let author = line.author;
     let seq = line.seq;
+    let progress = desk::progress(&line);
     let pending = line.is_pending().then_some("true");
     let failed = line.failed.is_some().then_some("true");
     let meta = (author == Author::Assistant)
@@ -266,7 +274,11 @@ fn Message(line: Line, visitor: Memo<String>, seen: Memo<Option<Seq>>) -> impl I
             data-kind=line.kind
         >
             {name.map(|name| view! { <div class="author" data-console="author">{name}</div> })}
-            <div class="text" data-console="text">{line.text}</div>
+            {match line.attachment.clone() {
+                Some(attachment) => view! { <FileView attachment/> }.into_any(),
+                None => view! { <div class="text" data-console="text">{line.text}</div> }.into_any(),
+            }}
+            {progress.map(|p| view! { <div class="progress" data-console="progress">{p}</div> })}
             {meta.map(|meta| view! { <div class="meta">{meta}</div> })}
             {line.failed.map(|why| view! {
                 <div class="failed" data-console="failed" role="alert">"Not sent: " {why}</div>
@@ -278,8 +290,97 @@ fn Message(line: Line, visitor: Memo<String>, seen: Memo<Option<Seq>>) -> impl I
     }
 }
 
+/// A file in the transcript: an image as a thumbnail that opens the full
+/// size in a new tab, audio as a player, anything else as a download link
+/// with its name and size; one still uploading (no id yet) as its name
+/// and size. Names are text and `alt`, never markup.
 #[component]
-fn Reply(console: Console, can_reply: Signal<bool>, closed: Signal<bool>) -> impl IntoView {
+fn FileView(attachment: Attachment) -> impl IntoView {
+    if attachment.id.is_empty() {
+        return view! {
+            <div class="file uploading" data-console="file" data-file="uploading">
+                <span class="doc">
+                    <PaperclipIcon/>
+                    <span class="doc-name">{attachment.name.clone()}</span>
+                    <span class="doc-size">{format::size(attachment.size)}</span>
+                </span>
+            </div>
+        }
+        .into_any();
+    }
+    let href = attachment.path();
+    let name = attachment.name.clone();
+    let label = format::file_label(&attachment.name, attachment.size);
+    let kind = format::file_kind(&attachment.content_type);
+    let body = match kind {
+        FileKind::Image => {
+            let full = href.clone();
+            let title = format!("{label} (opens in a new tab)");
+            view! {
+                <a class="thumb" href=full target="_blank" rel="noopener noreferrer" title=title>
+                    <img src=href alt=name data-console="thumbnail"/>
+                </a>
+            }
+            .into_any()
+        }
+        FileKind::Audio => {
+            let (src, aria, download) =
+                (href.clone(), format!("Voice message: {name}"), name.clone());
+            view! {
+                <span class="voice-label">{format::attachment(&attachment)}</span>
+                <audio controls preload="metadata" src=src aria-label=aria data-console="audio"></audio>
+                <a class="file-meta" href=href download=download>{label}</a>
+            }
+            .into_any()
+        }
+        FileKind::File => view! {
+            <a class="doc" href=href download=name data-console="download">
+                <FileIcon/>
+                <span class="doc-name">{attachment.name.clone()}</span>
+                <span class="doc-size">{format::size(attachment.size)}</span>
+            </a>
+        }
+        .into_any(),
+    };
+    let kind = match kind {
+        FileKind::Image => "image",
+        FileKind::Audio => "audio",
+        FileKind::File => "file",
+    };
+    view! {
+        <div class=format!("file {kind}") data-console="file" data-file=kind>{body}</div>
+    }
+    .into_any()
+}
+
+/// Icons are drawn, not emoji: a machine without an emoji font shows
+/// emoji as empty boxes.
+#[component]
+fn PaperclipIcon() -> impl IntoView {
+    view! {
+        <svg class="icon" viewBox="0 0 24 24" width="18" height="18" aria-hidden="true" focusable="false">
+            <path d="M21.44 11.05l-9.19 9.19a6 6 0 0 1-8.49-8.49l9.19-9.19a4 4 0 0 1 5.66 5.66l-9.2 9.19a2 2 0 0 1-2.83-2.83l8.49-8.48"/>
+        </svg>
+    }
+}
+
+#[component]
+fn FileIcon() -> impl IntoView {
+    view! {
+        <svg class="icon" viewBox="0 0 24 24" width="20" height="20" aria-hidden="true" focusable="false">
+            <path d="M14 2H6a2 2 0 0 0-2 2v16a2 2 0 0 0 2 2h12a2 2 0 0 0 2-2V8z"/>
+            <path d="M14 2v6h6M16 13H8M16 17H8"/>
+        </svg>
+    }
+}
+
+#[component]
+fn Reply(
+    console: Console,
+    can_reply: Signal<bool>,
+    can_attach: Signal<bool>,
+    closed: Signal<bool>,
+) -> impl IntoView {
     let draft = RwSignal::new(String::new());
     let input = NodeRef::<html::Textarea>::new();
     // Leaving the conversation (or the page) stops "typing" there.
@@ -316,8 +417,49 @@ fn Reply(console: Console, can_reply: Signal<bool>, closed: Signal<bool>) -> imp
             "Claim the conversation to reply."
         }
     };
+    let chooser = NodeRef::<html::Input>::new();
+    let chosen = move |ev: leptos::ev::Event| {
+        let Some(input) = ev
+            .target()
+            .and_then(|t| t.dyn_into::<web_sys::HtmlInputElement>().ok())
+        else {
+            return;
+        };
+        if let Some(list) = input.files() {
+            for i in 0..list.length() {
+                if let Some(file) = list.get(i) {
+                    console.attach(file);
+                }
+            }
+        }
+        // The same file again is a new choice.
+        input.set_value("");
+    };
     view! {
         <div class="reply">
+            <input
+                type="file"
+                class="chooser"
+                data-console="attach-input"
+                accept=files::ACCEPT
+                multiple
+                tabindex="-1"
+                aria-hidden="true"
+                aria-label="Choose a file to attach"
+                disabled=move || !can_attach.get()
+                node_ref=chooser
+                on:change=chosen
+            />
+            <button type="button" class="attach" data-console="attach"
+                aria-label="Attach a file" title="Attach a file (image, voice message, PDF or text)"
+                disabled=move || !can_attach.get()
+                on:click=move |_| {
+                    if let Some(input) = chooser.get_untracked() {
+                        input.click();
+                    }
+                }>
+                <PaperclipIcon/>
+            </button>
             <textarea
                 data-console="reply-input"
                 rows="3"

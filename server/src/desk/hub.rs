@@ -7,12 +7,19 @@
 //! messages; subscribers therefore track the last `seq` they delivered and
 //! read any gap back from the store (see `transport::follow`). Signals are
 //! ephemeral and may be lost; nothing depends on them.
+//!
+//! On PostgreSQL, other nodes hear the same things through [`super::relay`]:
+//! signals and queue changes are passed to it here, events are announced by
+//! the store in the transaction that writes them.
 
 use std::collections::HashMap;
-use std::sync::{Arc, Mutex};
+use std::sync::{Arc, Mutex, OnceLock};
 
 use baton_shared::{ConversationId, Event, Seq};
-use tokio::sync::broadcast;
+use serde::{Deserialize, Serialize};
+use tokio::sync::{broadcast, mpsc};
+
+use crate::store::changes::Notice;
 
 /// What a conversation's subscribers hear.
 #[derive(Debug, Clone)]
@@ -20,10 +27,13 @@ pub enum Broadcast {
     /// A newly stored event.
     Event(Arc<Event>),
     Signal(Signal),
+    /// News may have been missed (another node's notices were lost while
+    /// its listener reconnected): read the log from the last seq delivered.
+    Resync,
 }
 
 /// Passing news that is not part of the log.
-#[derive(Debug, Clone, PartialEq)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub enum Signal {
     /// The visitor is typing (for agents).
     VisitorTyping(bool),
@@ -41,12 +51,15 @@ pub enum Signal {
 }
 
 /// Buffer per conversation; a subscriber further behind re-reads the log.
-const CONVERSATION_BUFFER: usize = 64;
+/// Every idle visitor holds one, so it stays small (BENCHMARKS.md).
+const CONVERSATION_BUFFER: usize = 16;
 
 #[derive(Clone)]
 pub struct Hub {
     conversations: Arc<Mutex<HashMap<ConversationId, broadcast::Sender<Broadcast>>>>,
     queue: broadcast::Sender<()>,
+    /// The other nodes, once a relay runs (PostgreSQL).
+    peers: Arc<OnceLock<mpsc::UnboundedSender<Notice>>>,
 }
 
 impl Default for Hub {
@@ -54,6 +67,7 @@ impl Default for Hub {
         Self {
             conversations: Arc::default(),
             queue: broadcast::channel(16).0,
+            peers: Arc::default(),
         }
     }
 }
@@ -80,8 +94,21 @@ impl Hub {
         }
     }
 
-    /// Passes a signal to whoever watches the conversation right now.
+    /// Passes a signal to whoever watches the conversation right now, here
+    /// and on the other nodes.
     pub fn signal(&self, id: ConversationId, signal: Signal) {
+        if let Some(peers) = self.peers.get() {
+            let json = serde_json::to_string(&signal).expect("signal serialises");
+            let _ = peers.send(Notice::Signal {
+                conversation: id,
+                json,
+            });
+        }
+        self.signal_here(id, signal);
+    }
+
+    /// A signal for this node's sockets only (one from another node).
+    pub(super) fn signal_here(&self, id: ConversationId, signal: Signal) {
         let map = self.conversations.lock().expect("hub lock");
         if let Some(sender) = map.get(&id) {
             let _ = sender.send(Broadcast::Signal(signal));
@@ -94,6 +121,34 @@ impl Hub {
 
     /// The set of waiting or held conversations changed.
     pub fn queue_changed(&self) {
+        if let Some(peers) = self.peers.get() {
+            let _ = peers.send(Notice::Queue);
+        }
+        self.queue_changed_here();
+    }
+
+    pub(super) fn queue_changed_here(&self) {
         let _ = self.queue.send(());
+    }
+
+    /// Whether a socket on this node shows the conversation.
+    pub(super) fn watched(&self, id: ConversationId) -> bool {
+        let map = self.conversations.lock().expect("hub lock");
+        map.get(&id).is_some_and(|s| s.receiver_count() > 0)
+    }
+
+    /// Every socket here re-reads its log: notices may have been missed.
+    pub(super) fn resync(&self) {
+        let map = self.conversations.lock().expect("hub lock");
+        for sender in map.values() {
+            let _ = sender.send(Broadcast::Resync);
+        }
+        drop(map);
+        self.queue_changed_here();
+    }
+
+    /// From now on, signals and queue changes also go to `peers`.
+    pub(super) fn connect_peers(&self, peers: mpsc::UnboundedSender<Notice>) {
+        let _ = self.peers.set(peers);
     }
 }

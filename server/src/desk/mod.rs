@@ -8,10 +8,13 @@
 //!   handoff mechanisms are checked.
 //! - [`team`]: the agent's side — queue, claim, reply, hand back, close.
 //! - [`hub`]: fan-out of stored events to connected sockets.
+//! - [`relay`]: the same between nodes sharing a PostgreSQL database.
 //! - [`presence`]: whether the visitor is there, and open connections.
 
+mod attachments;
 mod hub;
 mod presence;
+pub mod relay;
 mod team;
 mod visitor;
 
@@ -48,6 +51,7 @@ struct Inner {
     dispatch: Dispatch,
     signer: Signer,
     metrics: Arc<Metrics>,
+    attachments: crate::config::Attachments,
     /// How long a visitor must have been gone for an unanswered handoff to
     /// end `abandoned`, in ms.
     abandoned_after: i64,
@@ -104,6 +108,7 @@ impl Desk {
                 dispatch,
                 signer,
                 metrics: Arc::default(),
+                attachments: config.attachments.clone(),
                 abandoned_after: i64::try_from(config.analytics.abandoned_after_secs)
                     .unwrap_or(i64::MAX / 1000)
                     .saturating_mul(1000),
@@ -127,6 +132,10 @@ impl Desk {
 
     pub fn hub(&self) -> &Hub {
         &self.inner.hub
+    }
+
+    pub fn attachments(&self) -> &crate::config::Attachments {
+        &self.inner.attachments
     }
 
     pub fn limits(&self) -> &Limits {
@@ -155,7 +164,7 @@ impl Desk {
         }
     }
 
-    async fn row(&self, id: ConversationId) -> Result<ConversationRow, DeskError> {
+    pub(crate) async fn row(&self, id: ConversationId) -> Result<ConversationRow, DeskError> {
         self.inner
             .store
             .conversation(id)

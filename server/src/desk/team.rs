@@ -316,7 +316,7 @@ impl Desk {
 }
 
 /// Says why a move was refused, in words the agent can act on.
-fn refusal(row: &ConversationRow, verb: &str) -> DeskError {
+pub(super) fn refusal(row: &ConversationRow, verb: &str) -> DeskError {
     let why = match (row.state, &row.agent) {
         (Human, Some(holder)) => format!("{} is handling this conversation", holder.name),
         (Human, None) => "someone is handling this conversation".to_string(),

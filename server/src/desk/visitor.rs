@@ -26,7 +26,7 @@ use tokio::sync::broadcast;
 use super::{Broadcast, Signal};
 use super::{Desk, DeskError, check_client_id, check_text};
 use crate::assistant::{Ask, Partial, Reply};
-use crate::handoff::{self, Candidate, Exchange, Handoff, Situation, Turn};
+use crate::handoff::{self, AttachmentKind, Candidate, Exchange, Handoff, Situation, Turn};
 use crate::store::{Appended, ConversationRow, Guard, HandoffWrite, NewHandoff, Transition};
 use crate::{identity, secret};
 
@@ -328,7 +328,7 @@ impl Desk {
             .await?;
         if let Some(Event {
             seq,
-            body: EventBody::Visitor { .. },
+            body: EventBody::Visitor { .. } | EventBody::VisitorAttachment { .. },
             ..
         }) = last.last()
         {
@@ -650,10 +650,20 @@ fn exchanges(events: &[Event], turn_seq: Option<Seq>) -> (Vec<Exchange>, Option<
     let mut history: Vec<Exchange> = Vec::new();
     for event in events {
         match &event.body {
-            EventBody::Visitor { text, .. } => {
-                let turn = Turn {
-                    text: text.clone(),
-                    ..Turn::default()
+            EventBody::Visitor { .. } | EventBody::VisitorAttachment { .. } => {
+                let turn = match &event.body {
+                    EventBody::VisitorAttachment { attachment, .. } => Turn {
+                        attachments: vec![handoff::Attachment {
+                            kind: AttachmentKind::of(&attachment.content_type),
+                            name: attachment.name.clone(),
+                        }],
+                        ..Turn::default()
+                    },
+                    EventBody::Visitor { text, .. } => Turn {
+                        text: text.clone(),
+                        ..Turn::default()
+                    },
+                    _ => unreachable!("matched above"),
                 };
                 if Some(event.seq) == turn_seq {
                     return (history, Some(turn));

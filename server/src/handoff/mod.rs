@@ -68,6 +68,19 @@ pub enum AttachmentKind {
     File,
 }
 
+impl AttachmentKind {
+    /// The kind of a file of this (checked) content type.
+    pub fn of(content_type: &str) -> Self {
+        if content_type.starts_with("audio/") {
+            Self::Audio
+        } else if content_type.starts_with("image/") {
+            Self::Image
+        } else {
+            Self::File
+        }
+    }
+}
+
 /// One earlier visitor turn and the assistant answer shown for it.
 #[derive(Debug, Clone, PartialEq)]
 pub struct Exchange {

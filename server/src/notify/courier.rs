@@ -19,6 +19,9 @@ use crate::store::{Due, Store, StoreError};
 const TIMEOUT: Duration = Duration::from_secs(10);
 /// How many due notifications are taken at a time.
 const BATCH: u32 = 50;
+/// How long taken notifications stay this node's (several nodes share one
+/// outbox): longer than a whole batch can take to send.
+const LEASE_MS: i64 = BATCH as i64 * TIMEOUT.as_millis() as i64 + 60_000;
 
 pub struct Courier {
     pub(super) store: Store,
@@ -54,7 +57,10 @@ impl Courier {
     async fn deliver_due(&self) -> Result<Duration, StoreError> {
         loop {
             let now = clock::now();
-            let due = self.store.due_notifications(now, BATCH).await?;
+            let due = self
+                .store
+                .take_due_notifications(now, LEASE_MS, BATCH)
+                .await?;
             let full = due.len() == BATCH as usize;
             for notification in due {
                 self.deliver(notification).await?;

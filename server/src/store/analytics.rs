@@ -50,7 +50,7 @@ impl Store {
     ) -> Result<Vec<HandoffRow>, StoreError> {
         let sql = format!(
             "SELECT {HANDOFF_COLUMNS} FROM handoffs h \
-             WHERE h.created_at >= ? AND h.created_at < ? ORDER BY h.created_at, h.id"
+             WHERE h.created_at >= $1 AND h.created_at < $2 ORDER BY h.created_at, h.id"
         );
         let rows = sqlx::query(&sql)
             .bind(from)
@@ -71,7 +71,7 @@ impl Store {
             "SELECT {HANDOFF_COLUMNS}, h.seq, h.turn, h.brief, \
                     (SELECT MAX(p.seq) FROM handoffs p \
                      WHERE p.conversation_id = h.conversation_id AND p.id < h.id) AS previous_seq \
-             FROM handoffs h WHERE h.created_at >= ? AND h.created_at < ? \
+             FROM handoffs h WHERE h.created_at >= $1 AND h.created_at < $2 \
              ORDER BY h.created_at, h.id"
         );
         let rows = sqlx::query(&sql)
@@ -107,14 +107,14 @@ impl Store {
         now: Millis,
     ) -> Result<bool, StoreError> {
         let done = sqlx::query(
-            "UPDATE handoffs SET verdict = ?, verdict_by = ?, verdict_at = ? \
-             WHERE id = (SELECT MAX(id) FROM handoffs WHERE conversation_id = ?)",
+            "UPDATE handoffs SET verdict = $1, verdict_by = $2, verdict_at = $3 \
+             WHERE id = (SELECT MAX(id) FROM handoffs WHERE conversation_id = $4)",
         )
         .bind(verdict.as_str())
         .bind(agent)
         .bind(now)
         .bind(conversation)
-        .execute(&self.pool)
+        .execute(&self.writer)
         .await?;
         Ok(done.rows_affected() == 1)
     }
@@ -125,7 +125,7 @@ impl Store {
         conversation: ConversationId,
     ) -> Result<Option<Verdict>, StoreError> {
         let verdict: Option<Option<String>> = sqlx::query_scalar(
-            "SELECT verdict FROM handoffs WHERE conversation_id = ? ORDER BY id DESC LIMIT 1",
+            "SELECT verdict FROM handoffs WHERE conversation_id = $1 ORDER BY id DESC LIMIT 1",
         )
         .bind(conversation)
         .fetch_optional(&self.pool)
@@ -137,10 +137,10 @@ impl Store {
     pub async fn visitor_arrived(&self, conversation: ConversationId) -> Result<(), StoreError> {
         sqlx::query(
             "UPDATE conversations SET visitor_sockets = visitor_sockets + 1, visitor_left_at = NULL \
-             WHERE id = ?",
+             WHERE id = $1",
         )
         .bind(conversation)
-        .execute(&self.pool)
+        .execute(&self.writer)
         .await?;
         Ok(())
     }
@@ -153,13 +153,14 @@ impl Store {
         now: Millis,
     ) -> Result<(), StoreError> {
         sqlx::query(
-            "UPDATE conversations SET visitor_sockets = MAX(visitor_sockets - 1, 0), \
-                 visitor_left_at = CASE WHEN visitor_sockets <= 1 THEN ? ELSE visitor_left_at END \
-             WHERE id = ?",
+            "UPDATE conversations SET \
+                 visitor_sockets = CASE WHEN visitor_sockets > 0 THEN visitor_sockets - 1 ELSE 0 END, \
+                 visitor_left_at = CASE WHEN visitor_sockets <= 1 THEN $1 ELSE visitor_left_at END \
+             WHERE id = $2",
         )
         .bind(now)
         .bind(conversation)
-        .execute(&self.pool)
+        .execute(&self.writer)
         .await?;
         Ok(())
     }
@@ -169,11 +170,11 @@ impl Store {
     pub async fn reset_presence(&self, now: Millis) -> Result<(), StoreError> {
         sqlx::query(
             "UPDATE conversations SET visitor_sockets = 0, \
-                 visitor_left_at = COALESCE(visitor_left_at, ?) \
+                 visitor_left_at = COALESCE(visitor_left_at, $1) \
              WHERE visitor_sockets > 0",
         )
         .bind(now)
-        .execute(&self.pool)
+        .execute(&self.writer)
         .await?;
         Ok(())
     }
@@ -200,23 +201,24 @@ impl Store {
         conversation: ConversationId,
         reply: Seq,
     ) -> Result<Option<Millis>, StoreError> {
-        Ok(sqlx::query_scalar(
+        let sql = format!(
             "SELECT h.first_human_reply_at - h.created_at FROM \
-                 (SELECT * FROM handoffs WHERE conversation_id = ? AND seq < ? \
+                 (SELECT * FROM handoffs WHERE conversation_id = $1 AND seq < $2 \
                   ORDER BY id DESC LIMIT 1) h \
              WHERE h.first_human_reply_at IS NOT NULL AND NOT EXISTS \
                  (SELECT 1 FROM events e WHERE e.conversation_id = h.conversation_id \
-                  AND e.seq > h.seq AND e.seq < ? AND json_extract(e.body, '$.type') = 'agent')",
-        )
-        .bind(conversation)
-        .bind(reply as i64)
-        .bind(reply as i64)
-        .fetch_optional(&self.pool)
-        .await?)
+                  AND e.seq > h.seq AND e.seq < $2 AND {} = 'agent')",
+            self.backend.json_text("e.body", "type")
+        );
+        Ok(sqlx::query_scalar(&sql)
+            .bind(conversation)
+            .bind(reply as i64)
+            .fetch_optional(&self.pool)
+            .await?)
     }
 }
 
-fn handoff_row(r: &sqlx::sqlite::SqliteRow) -> Result<HandoffRow, StoreError> {
+fn handoff_row(r: &sqlx::any::AnyRow) -> Result<HandoffRow, StoreError> {
     let mechanism: String = r.try_get("mechanism")?;
     Ok(HandoffRow {
         id: r.try_get("id")?,

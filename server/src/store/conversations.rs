@@ -11,9 +11,11 @@ use baton_shared::{
     AgentId, AgentRef, Brief, ConversationId, ConversationState, Event, EventBody, Identity,
     Mechanism, Millis, QueueEntry, Rating, Seq,
 };
-use sqlx::{Row, Sqlite, Transaction};
+use sqlx::any::AnyRow;
+use sqlx::{Any, Row, Transaction};
 
-use super::{Store, StoreError, corrupt};
+use super::changes::Notice;
+use super::{Backend, CHANNEL, Store, StoreError, corrupt};
 
 /// A conversation's current state, as stored.
 #[derive(Debug, Clone, PartialEq)]
@@ -147,11 +149,11 @@ pub enum Appended {
 
 /// When a `handoffs` row that is ending is `abandoned`: no widget socket is
 /// open on the conversation, the last one closed at least the grace period
-/// ago, and no person had replied before it closed. Two parameters: the
-/// time it ends, then the grace period in ms.
+/// ago, and no person had replied before it closed. Parameters `$1`, the
+/// time it ends, and `$2`, the grace period in ms.
 const ABANDONED: &str = "EXISTS (SELECT 1 FROM conversations c \
      WHERE c.id = handoffs.conversation_id \
-     AND c.visitor_sockets = 0 AND c.visitor_left_at <= ? - ? \
+     AND c.visitor_sockets = 0 AND c.visitor_left_at <= $1 - $2 \
      AND (handoffs.first_human_reply_at IS NULL \
           OR handoffs.first_human_reply_at > c.visitor_left_at))";
 
@@ -170,14 +172,13 @@ impl Store {
             identity.map(|i| serde_json::to_string(i).expect("identity serialises"));
         let id: i64 = sqlx::query_scalar(
             "INSERT INTO conversations (token_hash, state, page, identity, created_at, updated_at)
-             VALUES (?, 'assistant', ?, ?, ?, ?) RETURNING id",
+             VALUES ($1, 'assistant', $2, $3, $4, $4) RETURNING id",
         )
         .bind(token_hash)
         .bind(page)
         .bind(identity_json)
         .bind(now)
-        .bind(now)
-        .fetch_one(&self.pool)
+        .fetch_one(&self.writer)
         .await?;
         self.conversation(id)
             .await?
@@ -189,7 +190,7 @@ impl Store {
         id: ConversationId,
     ) -> Result<Option<ConversationRow>, StoreError> {
         let sql = format!(
-            "SELECT {COLUMNS} FROM conversations c LEFT JOIN agents a ON a.id = c.agent_id WHERE c.id = ?"
+            "SELECT {COLUMNS} FROM conversations c LEFT JOIN agents a ON a.id = c.agent_id WHERE c.id = $1"
         );
         let row = sqlx::query(&sql)
             .bind(id)
@@ -204,7 +205,7 @@ impl Store {
     ) -> Result<Option<ConversationRow>, StoreError> {
         let sql = format!(
             "SELECT {COLUMNS} FROM conversations c LEFT JOIN agents a ON a.id = c.agent_id \
-             WHERE c.token_hash = ?"
+             WHERE c.token_hash = $1"
         );
         let row = sqlx::query(&sql)
             .bind(token_hash)
@@ -220,7 +221,7 @@ impl Store {
         after: Seq,
     ) -> Result<Vec<Event>, StoreError> {
         let rows = sqlx::query(
-            "SELECT seq, at, body FROM events WHERE conversation_id = ? AND seq > ? ORDER BY seq",
+            "SELECT seq, at, body FROM events WHERE conversation_id = $1 AND seq > $2 ORDER BY seq",
         )
         .bind(id)
         .bind(after as i64)
@@ -242,7 +243,7 @@ impl Store {
         handoff: HandoffWrite,
         now: Millis,
     ) -> Result<Appended, StoreError> {
-        let mut tx = self.pool.begin().await?;
+        let mut tx = self.writer.begin().await?;
         let Some(last_seq) = advance(&mut tx, id, guard, transition, bodies.len(), now).await?
         else {
             tx.rollback().await?;
@@ -255,7 +256,7 @@ impl Store {
 
         if let Some(client_id) = bodies.iter().find_map(EventBody::client_id) {
             let earlier: Option<i64> = sqlx::query_scalar(
-                "SELECT seq FROM events WHERE conversation_id = ? AND client_id = ?",
+                "SELECT seq FROM events WHERE conversation_id = $1 AND client_id = $2",
             )
             .bind(id)
             .bind(client_id)
@@ -270,7 +271,7 @@ impl Store {
         let first = last_seq - bodies.len() as Seq + 1;
         let mut events = Vec::with_capacity(bodies.len());
         for (seq, body) in (first..).zip(bodies) {
-            sqlx::query("INSERT INTO events (conversation_id, seq, at, body, client_id) VALUES (?, ?, ?, ?, ?)")
+            sqlx::query("INSERT INTO events (conversation_id, seq, at, body, client_id) VALUES ($1, $2, $3, $4, $5)")
                 .bind(id)
                 .bind(seq as i64)
                 .bind(now)
@@ -293,6 +294,22 @@ impl Store {
                 .ok_or(StoreError::Db(sqlx::Error::RowNotFound))?;
             return Ok(Appended::Refused(row));
         }
+        if self.backend == Backend::Postgres {
+            // Delivered with the commit, never before it: the other nodes
+            // read these events back (`desk::relay`).
+            sqlx::query("SELECT pg_notify($1, $2)")
+                .bind(CHANNEL)
+                .bind(
+                    Notice::Events {
+                        conversation: id,
+                        first,
+                        last: last_seq,
+                    }
+                    .encode(self.node()),
+                )
+                .execute(&mut *tx)
+                .await?;
+        }
         tx.commit().await?;
         Ok(Appended::Stored(events))
     }
@@ -303,10 +320,10 @@ impl Store {
         id: ConversationId,
         identity: &Identity,
     ) -> Result<(), StoreError> {
-        sqlx::query("UPDATE conversations SET identity = ? WHERE id = ?")
+        sqlx::query("UPDATE conversations SET identity = $1 WHERE id = $2")
             .bind(serde_json::to_string(identity).expect("identity serialises"))
             .bind(id)
-            .execute(&self.pool)
+            .execute(&self.writer)
             .await?;
         Ok(())
     }
@@ -315,12 +332,14 @@ impl Store {
     /// past the log's end). Returns the new value.
     pub async fn mark_read(&self, id: ConversationId, seq: Seq) -> Result<Seq, StoreError> {
         let read: Option<i64> = sqlx::query_scalar(
-            "UPDATE conversations SET visitor_read = MAX(visitor_read, MIN(?, last_seq)) WHERE id = ? \
-             RETURNING visitor_read",
+            "UPDATE conversations SET visitor_read = CASE \
+                 WHEN visitor_read >= $1 OR visitor_read >= last_seq THEN visitor_read \
+                 WHEN $1 < last_seq THEN $1 ELSE last_seq END \
+             WHERE id = $2 RETURNING visitor_read",
         )
         .bind(seq.min(i64::MAX as u64) as i64)
         .bind(id)
-        .fetch_optional(&self.pool)
+        .fetch_optional(&self.writer)
         .await?;
         Ok(read.unwrap_or(0) as Seq)
     }
@@ -364,7 +383,7 @@ impl Store {
     /// The brief of the conversation's latest handoff.
     pub async fn latest_brief(&self, id: ConversationId) -> Result<Option<Brief>, StoreError> {
         let brief: Option<String> = sqlx::query_scalar(
-            "SELECT brief FROM handoffs WHERE conversation_id = ? ORDER BY id DESC LIMIT 1",
+            "SELECT brief FROM handoffs WHERE conversation_id = $1 ORDER BY id DESC LIMIT 1",
         )
         .bind(id)
         .fetch_optional(&self.pool)
@@ -382,11 +401,11 @@ impl Store {
         brief: &Brief,
     ) -> Result<bool, StoreError> {
         let done =
-            sqlx::query("UPDATE handoffs SET brief = ? WHERE conversation_id = ? AND seq = ?")
+            sqlx::query("UPDATE handoffs SET brief = $1 WHERE conversation_id = $2 AND seq = $3")
                 .bind(serde_json::to_string(brief).expect("brief serialises"))
                 .bind(id)
                 .bind(seq as i64)
-                .execute(&self.pool)
+                .execute(&self.writer)
                 .await?;
         Ok(done.rows_affected() == 1)
     }
@@ -395,7 +414,7 @@ impl Store {
 /// Checks the guard and reserves `n` sequence numbers; `None` when the
 /// guard does not hold (or the conversation does not exist).
 async fn advance(
-    tx: &mut Transaction<'_, Sqlite>,
+    tx: &mut Transaction<'_, Any>,
     id: ConversationId,
     guard: Guard<'_>,
     transition: Transition,
@@ -409,23 +428,29 @@ async fn advance(
         .map(|s| format!("'{}'", s.as_str()))
         .collect::<Vec<_>>()
         .join(", ");
+    // Parameters in the order they are bound below.
+    let mut next = 3..;
+    let mut param = || format!("${}", next.next().expect("unbounded"));
     let (set_state, new_state, new_agent) = match transition {
-        Transition::Keep => ("", None, None),
-        Transition::To(state, agent) => (", state = ?, agent_id = ?", Some(state.as_str()), agent),
+        Transition::Keep => (String::new(), None, None),
+        Transition::To(state, agent) => (
+            format!(", state = {}, agent_id = {}", param(), param()),
+            Some(state.as_str()),
+            agent,
+        ),
     };
-    let agent_guard = if guard.agent.is_some() {
-        " AND agent_id = ?"
-    } else {
-        ""
+    let id_param = param();
+    let agent_guard = match guard.agent {
+        Some(_) => format!(" AND agent_id = {}", param()),
+        None => String::new(),
     };
-    let since_guard = if guard.since.is_some() {
-        " AND last_seq = ?"
-    } else {
-        ""
+    let since_guard = match guard.since {
+        Some(_) => format!(" AND last_seq = {}", param()),
+        None => String::new(),
     };
     let sql = format!(
-        "UPDATE conversations SET last_seq = last_seq + ?, updated_at = ?{set_state} \
-         WHERE id = ? AND state IN ({states}){agent_guard}{since_guard} RETURNING last_seq"
+        "UPDATE conversations SET last_seq = last_seq + $1, updated_at = $2{set_state} \
+         WHERE id = {id_param} AND state IN ({states}){agent_guard}{since_guard} RETURNING last_seq"
     );
     let mut query = sqlx::query_scalar::<_, i64>(&sql).bind(n as i64).bind(now);
     if let Some(state) = new_state {
@@ -443,7 +468,7 @@ async fn advance(
 
 /// Moves the handoff record along; false when a link's guard did not hold.
 async fn write_handoff(
-    tx: &mut Transaction<'_, Sqlite>,
+    tx: &mut Transaction<'_, Any>,
     id: ConversationId,
     write: HandoffWrite,
     first_seq: Seq,
@@ -456,14 +481,14 @@ async fn write_handoff(
             return Ok(true);
         }
         HandoffWrite::Claimed(agent) => sqlx::query(
-            "UPDATE handoffs SET claimed_by = ?, claimed_at = ? WHERE conversation_id = ? AND ended_at IS NULL",
+            "UPDATE handoffs SET claimed_by = $1, claimed_at = $2 WHERE conversation_id = $3 AND ended_at IS NULL",
         )
         .bind(agent)
         .bind(now)
         .bind(id),
         HandoffWrite::HumanReplied => sqlx::query(
-            "UPDATE handoffs SET first_human_reply_at = ? \
-             WHERE conversation_id = ? AND ended_at IS NULL AND first_human_reply_at IS NULL",
+            "UPDATE handoffs SET first_human_reply_at = $1 \
+             WHERE conversation_id = $2 AND ended_at IS NULL AND first_human_reply_at IS NULL",
         )
         .bind(now)
         .bind(id),
@@ -472,12 +497,11 @@ async fn write_handoff(
             abandoned_after,
         } => {
             let sql = format!(
-                "UPDATE handoffs SET ended_at = ?, \
-                     outcome = CASE WHEN {ABANDONED} THEN 'abandoned' ELSE ? END \
-                 WHERE conversation_id = ? AND ended_at IS NULL"
+                "UPDATE handoffs SET ended_at = $1, \
+                     outcome = CASE WHEN {ABANDONED} THEN 'abandoned' ELSE $3 END \
+                 WHERE conversation_id = $4 AND ended_at IS NULL"
             );
             sqlx::query(&sql)
-                .bind(now)
                 .bind(now)
                 .bind(abandoned_after)
                 .bind(outcome)
@@ -488,8 +512,8 @@ async fn write_handoff(
         }
         HandoffWrite::Rated { rating, comment } => {
             let done = sqlx::query(
-                "UPDATE handoffs SET csat = ?, csat_comment = ? WHERE id = \
-                 (SELECT MAX(id) FROM handoffs WHERE conversation_id = ? AND ended_at IS NOT NULL) \
+                "UPDATE handoffs SET csat = $1, csat_comment = $2 WHERE id = \
+                 (SELECT MAX(id) FROM handoffs WHERE conversation_id = $3 AND ended_at IS NOT NULL) \
                  AND csat IS NULL",
             )
             .bind(rating.as_str())
@@ -505,12 +529,11 @@ async fn write_handoff(
             abandoned_after,
         } => {
             let sql = format!(
-                "UPDATE handoffs SET ended_at = ?, resume_nonce = NULL, \
+                "UPDATE handoffs SET ended_at = $1, resume_nonce = NULL, \
                      outcome = CASE WHEN {ABANDONED} THEN 'abandoned' ELSE 'returned_to_assistant' END \
-                 WHERE id = ? AND conversation_id = ? AND resume_nonce = ? AND ended_at IS NULL"
+                 WHERE id = $3 AND conversation_id = $4 AND resume_nonce = $5 AND ended_at IS NULL"
             );
             let done = sqlx::query(&sql)
-                .bind(now)
                 .bind(now)
                 .bind(abandoned_after)
                 .bind(handoff)
@@ -528,7 +551,7 @@ async fn write_handoff(
 /// Records a handoff and queues its notifications, in the caller's
 /// transaction: a handoff is never stored without them.
 async fn open_handoff(
-    tx: &mut Transaction<'_, Sqlite>,
+    tx: &mut Transaction<'_, Any>,
     id: ConversationId,
     h: NewHandoff,
     first_seq: Seq,
@@ -536,7 +559,7 @@ async fn open_handoff(
 ) -> Result<(), StoreError> {
     // A new handoff supersedes one left open (e.g. a closed conversation
     // that came back).
-    sqlx::query("UPDATE handoffs SET ended_at = ?, outcome = 'superseded' WHERE conversation_id = ? AND ended_at IS NULL")
+    sqlx::query("UPDATE handoffs SET ended_at = $1, outcome = 'superseded' WHERE conversation_id = $2 AND ended_at IS NULL")
         .bind(now)
         .bind(id)
         .execute(&mut **tx)
@@ -544,7 +567,8 @@ async fn open_handoff(
     let handoff: i64 = sqlx::query_scalar(
         "INSERT INTO handoffs (conversation_id, seq, turn, mechanism, rule_id, reason,
              confidence, threshold, out_of_hours, brief, created_at, resume_nonce)
-         VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?) RETURNING id",
+         VALUES ($1, $2, $3, $4, $5, $6, NULLIF($7, -1.0), NULLIF($8, -1.0), $9, $10, $11, $12)
+         RETURNING id",
     )
     .bind(id)
     .bind(first_seq as i64)
@@ -552,9 +576,12 @@ async fn open_handoff(
     .bind(h.mechanism.as_str())
     .bind(h.rule)
     .bind(h.reason)
-    .bind(h.confidence)
-    .bind(h.threshold)
-    .bind(h.brief.out_of_hours.is_some())
+    // Never a NULL float parameter: sqlx's `Any` driver (0.8.6) declares a
+    // NULL `f32` as float8 and a NULL `f64` as float4 to PostgreSQL, and the
+    // cached statement then refuses the other. -1 stands for "none".
+    .bind(h.confidence.map_or(-1.0, f64::from))
+    .bind(h.threshold.map_or(-1.0, f64::from))
+    .bind(i64::from(h.brief.out_of_hours.is_some()))
     .bind(serde_json::to_string(&h.brief).expect("brief serialises"))
     .bind(now)
     .bind(h.resume_nonce)
@@ -562,7 +589,7 @@ async fn open_handoff(
     .await?;
     for (url, format) in h.notify {
         sqlx::query(
-            "INSERT INTO outbox (handoff_id, url, format, next_attempt_at, expires_at) VALUES (?, ?, ?, ?, ?)",
+            "INSERT INTO outbox (handoff_id, url, format, next_attempt_at, expires_at) VALUES ($1, $2, $3, $4, $5)",
         )
         .bind(handoff)
         .bind(url)
@@ -575,7 +602,7 @@ async fn open_handoff(
     Ok(())
 }
 
-fn conversation_row(r: &sqlx::sqlite::SqliteRow) -> Result<ConversationRow, StoreError> {
+fn conversation_row(r: &AnyRow) -> Result<ConversationRow, StoreError> {
     let identity: Option<String> = r.try_get("identity")?;
     Ok(ConversationRow {
         id: r.try_get("id")?,
@@ -589,13 +616,13 @@ fn conversation_row(r: &sqlx::sqlite::SqliteRow) -> Result<ConversationRow, Stor
     })
 }
 
-fn agent_ref(r: &sqlx::sqlite::SqliteRow) -> Result<Option<AgentRef>, StoreError> {
+fn agent_ref(r: &AnyRow) -> Result<Option<AgentRef>, StoreError> {
     let id: Option<AgentId> = r.try_get("agent_id")?;
     let name: Option<String> = r.try_get("agent_name")?;
     Ok(id.zip(name).map(|(id, name)| AgentRef { id, name }))
 }
 
-fn event_row(r: &sqlx::sqlite::SqliteRow) -> Result<Event, StoreError> {
+fn event_row(r: &AnyRow) -> Result<Event, StoreError> {
     Ok(Event {
         seq: r.try_get::<i64, _>("seq")? as Seq,
         at: r.try_get("at")?,

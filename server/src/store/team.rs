@@ -16,14 +16,14 @@ impl Store {
         now: Millis,
     ) -> Result<Option<AgentRef>, StoreError> {
         let id: Option<AgentId> = sqlx::query_scalar(
-            "INSERT INTO agents (email, name, password_hash, created_at) VALUES (?, ?, ?, ?)
+            "INSERT INTO agents (email, name, password_hash, created_at) VALUES ($1, $2, $3, $4)
              ON CONFLICT (email) DO NOTHING RETURNING id",
         )
         .bind(email)
         .bind(name)
         .bind(password_hash)
         .bind(now)
-        .fetch_optional(&self.pool)
+        .fetch_optional(&self.writer)
         .await?;
         Ok(id.map(|id| AgentRef {
             id,
@@ -37,7 +37,7 @@ impl Store {
         email: &str,
     ) -> Result<Option<(AgentRef, String)>, StoreError> {
         let row: Option<(AgentId, String, String)> =
-            sqlx::query_as("SELECT id, name, password_hash FROM agents WHERE email = ?")
+            sqlx::query_as("SELECT id, name, password_hash FROM agents WHERE email = $1")
                 .bind(email)
                 .fetch_optional(&self.pool)
                 .await?;
@@ -62,11 +62,11 @@ impl Store {
         agent: AgentId,
         expires_at: Millis,
     ) -> Result<(), StoreError> {
-        sqlx::query("INSERT INTO sessions (token_hash, agent_id, expires_at) VALUES (?, ?, ?)")
+        sqlx::query("INSERT INTO sessions (token_hash, agent_id, expires_at) VALUES ($1, $2, $3)")
             .bind(token_hash)
             .bind(agent)
             .bind(expires_at)
-            .execute(&self.pool)
+            .execute(&self.writer)
             .await?;
         Ok(())
     }
@@ -79,7 +79,7 @@ impl Store {
     ) -> Result<Option<AgentRef>, StoreError> {
         let row: Option<(AgentId, String)> = sqlx::query_as(
             "SELECT a.id, a.name FROM sessions s JOIN agents a ON a.id = s.agent_id
-             WHERE s.token_hash = ? AND s.expires_at > ?",
+             WHERE s.token_hash = $1 AND s.expires_at > $2",
         )
         .bind(token_hash)
         .bind(now)
@@ -89,9 +89,9 @@ impl Store {
     }
 
     pub async fn delete_session(&self, token_hash: &[u8]) -> Result<(), StoreError> {
-        sqlx::query("DELETE FROM sessions WHERE token_hash = ?")
+        sqlx::query("DELETE FROM sessions WHERE token_hash = $1")
             .bind(token_hash)
-            .execute(&self.pool)
+            .execute(&self.writer)
             .await?;
         Ok(())
     }

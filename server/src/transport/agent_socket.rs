@@ -38,7 +38,13 @@ pub async fn upgrade(
 ) -> Result<Response, AppError> {
     let hard_cap = state.desk.limits().max_frame_bytes * 4;
     let tracker = state.sockets.clone();
-    let ws = ws.max_message_size(hard_cap).max_frame_size(hard_cap);
+    // A 4 KiB read buffer instead of tungstenite's 128 KiB, which stays
+    // resident per socket (BENCHMARKS.md, idle visitors); frames still
+    // grow it up to the cap.
+    let ws = ws
+        .max_message_size(hard_cap)
+        .max_frame_size(hard_cap)
+        .read_buffer_size(4096);
     // Counted before the session is looked up, so guessing cookies costs too.
     if let Err(reject) = state.rate_limits.admit(peer, &headers) {
         let frame = encode(&rejected(reject));
@@ -162,6 +168,19 @@ async fn handle(
                 Err(e) => send(socket, &error(&e, Some(client_id))).await,
             };
         }
+        AgentRequest::Attach {
+            conversation,
+            client_id,
+            upload,
+        } => {
+            return match desk
+                .agent_attach(conversation, agent, &client_id, &upload)
+                .await
+            {
+                Ok(seq) => send(socket, &AgentUpdate::Ack { client_id, seq }).await,
+                Err(e) => send(socket, &error(&e, Some(client_id))).await,
+            };
+        }
         AgentRequest::Resume { conversation } => desk.resume(conversation, agent).await,
         AgentRequest::Close { conversation } => desk.close(conversation, agent).await,
         AgentRequest::Release { conversation } => desk.release(conversation, agent).await,
@@ -209,6 +228,8 @@ async fn send_events(
             EventBody::Visitor { .. }
                 | EventBody::Assistant { .. }
                 | EventBody::Agent { .. }
+                | EventBody::VisitorAttachment { .. }
+                | EventBody::AgentAttachment { .. }
                 | EventBody::Rated { .. }
         );
         if !send(

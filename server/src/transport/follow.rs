@@ -48,10 +48,9 @@ impl Follower {
                 self.last = event.seq;
                 vec![Event::clone(&event)]
             }
-            // A gap or a lag: the log has the truth.
-            Ok(Broadcast::Event(_)) | Err(broadcast::error::RecvError::Lagged(_)) => {
-                self.catch_up(desk).await?
-            }
+            // A gap, a lag or missed notices: the log has the truth.
+            Ok(Broadcast::Event(_) | Broadcast::Resync)
+            | Err(broadcast::error::RecvError::Lagged(_)) => self.catch_up(desk).await?,
             // The hub never drops a sender that still has receivers.
             Err(broadcast::error::RecvError::Closed) => Vec::new(),
         };

@@ -7,6 +7,7 @@
 //! - [`visitor_socket`], [`agent_socket`]: the two sockets.
 //! - [`http`]: agent login/logout and the `AppError` every route answers with.
 //! - [`assets`]: `widget.js`, the built widget and console, the demo page.
+//! - [`uploads`]: attachments in and out over HTTP.
 //! - [`analytics`]: handoff analytics for the console; [`metrics`]: the
 //!   Prometheus endpoint.
 
@@ -18,14 +19,18 @@ mod frames;
 mod http;
 mod limits;
 mod metrics;
+mod uploads;
 mod visitor_socket;
 
 use std::sync::Arc;
 
 use axum::Router;
+use axum::extract::DefaultBodyLimit;
+use axum::http::{HeaderName, Method};
 use axum::routing::{get, post};
 use tokio::sync::watch;
 use tokio_util::task::TaskTracker;
+use tower_http::cors::{AllowOrigin, CorsLayer};
 use tower_http::trace::TraceLayer;
 
 pub use assets::Assets;
@@ -55,6 +60,22 @@ pub struct AppState {
 /// Every route of the server.
 pub fn app(state: AppState) -> Router {
     let assets = state.assets.routes();
+    // The widget uploads from the host site's pages: another origin.
+    let allowed = state.allowed_origins.clone();
+    let cors = CorsLayer::new()
+        .allow_origin(AllowOrigin::predicate(move |origin, _| {
+            let origin = origin.to_str().unwrap_or_default();
+            allowed
+                .iter()
+                .any(|a| a == "*" || a.trim_end_matches('/').eq_ignore_ascii_case(origin))
+        }))
+        .allow_methods([Method::POST])
+        .allow_headers([
+            axum::http::header::CONTENT_TYPE,
+            HeaderName::from_static(uploads::TOKEN_HEADER),
+            HeaderName::from_static(uploads::FILENAME_HEADER),
+        ]);
+    let max_upload = state.desk.attachments().max_bytes;
     Router::new()
         .route("/", get(assets::demo_page))
         .route("/widget.js", get(assets::widget_js))
@@ -65,6 +86,13 @@ pub fn app(state: AppState) -> Router {
         .route("/api/me", get(http::me))
         .route("/resume/{token}", get(http::resume_link))
         .route("/api/analytics/handoffs", get(analytics::handoffs))
+        .merge(
+            Router::new()
+                .route("/api/uploads", post(uploads::upload))
+                .layer(DefaultBodyLimit::max(max_upload))
+                .layer(cors),
+        )
+        .route("/api/uploads/{id}", get(uploads::download))
         .route("/metrics", get(metrics::metrics))
         .merge(assets)
         .layer(TraceLayer::new_for_http())

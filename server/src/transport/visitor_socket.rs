@@ -6,9 +6,7 @@
 //! error frame and the connection stays usable.
 
 use std::collections::VecDeque;
-use std::future::Future;
 use std::net::SocketAddr;
-use std::pin::Pin;
 use std::time::Duration;
 
 use axum::extract::ws::{CloseFrame, Message, WebSocket, WebSocketUpgrade};
@@ -38,7 +36,13 @@ pub async fn upgrade(
     // be answered with an error frame instead of a dropped connection.
     let hard_cap = state.desk.limits().max_frame_bytes * 4;
     let tracker = state.sockets.clone();
-    let ws = ws.max_message_size(hard_cap).max_frame_size(hard_cap);
+    // A 4 KiB read buffer instead of tungstenite's 128 KiB, which stays
+    // resident per socket (BENCHMARKS.md, idle visitors); frames still
+    // grow it up to the cap.
+    let ws = ws
+        .max_message_size(hard_cap)
+        .max_frame_size(hard_cap)
+        .read_buffer_size(4096);
     Ok(match state.rate_limits.admit(peer, &headers) {
         Ok(()) => ws.on_upgrade(move |socket| tracker.track_future(run(socket, state))),
         Err(reject) => ws.on_upgrade(move |socket| {
@@ -110,14 +114,17 @@ async fn run(mut socket: WebSocket, state: AppState) {
         }
     }
 
-    // The assistant's turn runs beside the socket rather than inside it, so
-    // its drafts reach the visitor while it writes and the "Talk to a
-    // human" button, typing and read receipts work meanwhile. Messages
-    // (and ratings) sent during a turn wait for it: each message is
-    // answered in turn, as before. Once anything waits, everything after
-    // it waits too, so replies keep the order of the frames. A turn
-    // dropped with the socket is owed and taken when the visitor is back.
-    let mut turn: Option<AssistantTurn> = Some(assistant_turn(&desk, id, None));
+    // The assistant's turn runs beside the socket, as its own task, so its
+    // drafts reach the visitor while it writes and the "Talk to a human"
+    // button, typing and read receipts work meanwhile — and so it keeps
+    // going (and lets go of the database) while the socket handles one of
+    // those. Messages (and ratings) sent during a turn wait for it: each
+    // message is answered in turn, as before. Once anything waits,
+    // everything after it waits too, so replies keep the order of the
+    // frames. A turn outlives its socket; one cut off by a crash is owed
+    // and taken when the visitor is back.
+    let turns = state.sockets.clone();
+    let mut turn: Option<AssistantTurn> = Some(assistant_turn(&turns, &desk, id, None));
     let mut waiting: VecDeque<Waiting> = VecDeque::new();
     loop {
         while turn.is_none() {
@@ -131,13 +138,13 @@ async fn run(mut socket: WebSocket, state: AppState) {
             };
             match handled {
                 Handled::Open => {}
-                Handled::Answer(seq) => turn = Some(assistant_turn(&desk, id, Some(seq))),
+                Handled::Answer(seq) => turn = Some(assistant_turn(&turns, &desk, id, Some(seq))),
                 Handled::Closed => return,
             }
         }
         tokio::select! {
             _ = shutdown.changed() => return close_for_restart(socket).await,
-            () = async { turn.as_mut().expect("only polled while running").await }, if turn.is_some() => {
+            _ = async { turn.as_mut().expect("only polled while running").await }, if turn.is_some() => {
                 turn = None;
             }
             received = rx.recv() => {
@@ -170,7 +177,7 @@ async fn run(mut socket: WebSocket, state: AppState) {
                     Incoming::Request(request) => match handle(&mut socket, &desk, id, request).await {
                         Handled::Open => true,
                         Handled::Answer(seq) => {
-                            turn = Some(assistant_turn(&desk, id, Some(seq)));
+                            turn = Some(assistant_turn(&turns, &desk, id, Some(seq)));
                             true
                         }
                         Handled::Closed => false,
@@ -196,11 +203,17 @@ async fn run(mut socket: WebSocket, state: AppState) {
 const MAX_WAITING: usize = 16;
 
 /// The assistant answering one turn (or, at connection, a turn owed).
-type AssistantTurn = Pin<Box<dyn Future<Output = ()> + Send>>;
+type AssistantTurn = tokio::task::JoinHandle<()>;
 
-fn assistant_turn(desk: &Desk, id: ConversationId, seq: Option<Seq>) -> AssistantTurn {
+/// Spawned on the sockets' tracker: a graceful shutdown waits for it.
+fn assistant_turn(
+    tracker: &tokio_util::task::TaskTracker,
+    desk: &Desk,
+    id: ConversationId,
+    seq: Option<Seq>,
+) -> AssistantTurn {
     let desk = desk.clone();
-    Box::pin(async move {
+    tracker.spawn(async move {
         let result = match seq {
             Some(seq) => desk.respond(id, seq).await,
             None => desk.answer_pending(id).await,
@@ -218,7 +231,7 @@ fn assistant_turn(desk: &Desk, id: ConversationId, seq: Option<Seq>) -> Assistan
 fn waits_for_turn(request: &VisitorRequest) -> bool {
     matches!(
         request,
-        VisitorRequest::Say { .. } | VisitorRequest::Rate { .. }
+        VisitorRequest::Say { .. } | VisitorRequest::Attach { .. } | VisitorRequest::Rate { .. }
     )
 }
 
@@ -325,6 +338,23 @@ async fn handle(
             }
             Err(e) => send(socket, &error(&e, Some(client_id))).await,
         },
+        VisitorRequest::Attach { client_id, upload } => {
+            match desk.visitor_attach(id, &client_id, &upload).await {
+                Ok(posted) => {
+                    let ack = VisitorUpdate::Ack {
+                        client_id,
+                        seq: posted.seq,
+                    };
+                    return match send(socket, &ack).await {
+                        false => Handled::Closed,
+                        // A voice message may need a person: the engine decides.
+                        true if posted.fresh => Handled::Answer(posted.seq),
+                        true => Handled::Open,
+                    };
+                }
+                Err(e) => send(socket, &error(&e, Some(client_id))).await,
+            }
+        }
         VisitorRequest::RequestHuman { client_id } => {
             match desk.request_human(id, &client_id).await {
                 Ok(seq) => send(socket, &VisitorUpdate::Ack { client_id, seq }).await,

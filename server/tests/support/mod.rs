@@ -1,9 +1,15 @@
-//! A real server on port 0 with its own SQLite file, and WebSocket clients
+//! A real server on port 0 with its own database, and WebSocket clients
 //! that speak the protocol, for the integration tests.
+//!
+//! The database is a SQLite file, or with `BATON_TEST_BACKEND=postgres` a
+//! fresh PostgreSQL database on the server `BATON_TEST_DATABASE_URL` names
+//! (`cargo xtask test` runs the suites both ways).
 #![allow(dead_code)] // each test binary uses part of it
 
+use std::collections::BTreeMap;
 use std::net::SocketAddr;
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
+use std::sync::Mutex;
 use std::time::Duration;
 
 use baton::Config;
@@ -16,12 +22,42 @@ use tokio_tungstenite::tungstenite::client::IntoClientRequest;
 use tokio_tungstenite::tungstenite::{self, Message};
 use tokio_tungstenite::{MaybeTlsStream, WebSocketStream};
 
+/// Whether this run's servers use PostgreSQL.
+pub fn on_postgres() -> bool {
+    std::env::var("BATON_TEST_BACKEND").is_ok_and(|b| b == "postgres")
+}
+
+/// The database URL standing for the file `db`.
+async fn database_for(db: &Path) -> String {
+    static MADE: Mutex<BTreeMap<PathBuf, String>> = Mutex::new(BTreeMap::new());
+    if !on_postgres() {
+        return format!("sqlite://{}", db.display());
+    }
+    if let Some(url) = MADE.lock().unwrap().get(db) {
+        return url.clone();
+    }
+    let admin = std::env::var("BATON_TEST_DATABASE_URL")
+        .expect("BATON_TEST_BACKEND=postgres needs BATON_TEST_DATABASE_URL");
+    let token = baton::secret::new_token()
+        .to_lowercase()
+        .replace(['-', '_'], "");
+    let name = format!("baton_t{}", &token[..16]);
+    let url = baton::store::create_postgres_database(&admin, &name)
+        .await
+        .expect("a fresh PostgreSQL database");
+    MADE.lock().unwrap().insert(db.to_path_buf(), url.clone());
+    url
+}
+
 /// How long a test waits for something that should happen promptly.
 pub const DEADLINE: Duration = Duration::from_secs(10);
 
 pub struct TestServer {
     pub addr: SocketAddr,
-    pub db: PathBuf,
+    /// What the server runs on; tests open the same database to check it.
+    pub database_url: String,
+    /// Where it keeps uploaded files.
+    pub uploads: PathBuf,
     stop: Option<oneshot::Sender<()>>,
     task: Option<JoinHandle<()>>,
     _dir: Option<tempfile::TempDir>,
@@ -53,9 +89,22 @@ impl TestServer {
         server
     }
 
-    /// A server on an existing database file.
+    /// A server on the database named by `db`: that SQLite file, or the
+    /// PostgreSQL database this run made for it (the same one every time,
+    /// so a test can restart on it).
     pub async fn start_on(db: PathBuf, mut config: Config) -> Self {
-        config.database_url = format!("sqlite://{}", db.display());
+        // `RUST_LOG=baton=debug cargo test … -- --nocapture` shows the server's log.
+        let _ = tracing_subscriber::fmt()
+            .with_env_filter(tracing_subscriber::EnvFilter::from_default_env())
+            .with_test_writer()
+            .try_init();
+        config.database_url = database_for(&db).await;
+        // Uploads next to the database file, not in the working directory.
+        if config.attachments.dir == baton::Config::default().attachments.dir {
+            config.attachments.dir = db.with_extension("uploads");
+        }
+        let database_url = config.database_url.clone();
+        let uploads = config.attachments.dir.clone();
         let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
         let addr = listener.local_addr().unwrap();
         let (stop, stopped) = oneshot::channel::<()>();
@@ -68,7 +117,8 @@ impl TestServer {
         });
         let server = Self {
             addr,
-            db,
+            database_url,
+            uploads,
             stop: Some(stop),
             task: Some(task),
             _dir: None,

@@ -1,0 +1,162 @@
+//! Files the agent shares: what the upload request says about a file and
+//! how its answer reads. Plain functions, tested natively; `api::upload`
+//! sends the request.
+
+use baton_shared::domain::Attachment;
+use serde::Deserialize;
+
+use crate::api::ApiError;
+
+/// The file chooser's hint: the types the server accepts by default (it
+/// checks every upload's bytes itself; another configuration may accept
+/// fewer, and then says so).
+pub const ACCEPT: &str = "image/png,image/jpeg,image/gif,image/webp,\
+audio/webm,audio/ogg,audio/mpeg,audio/wav,audio/mp4,application/pdf,text/plain,\
+.png,.jpg,.jpeg,.gif,.webp,.webm,.ogg,.oga,.mp3,.wav,.m4a,.pdf,.txt";
+
+/// The `Content-Type` to upload a file with: what the browser said, under
+/// the name the server knows it by, or else a guess from the file's name.
+/// Empty when there is nothing to go on (the server then says which types
+/// it takes).
+pub fn content_type(declared: &str, name: &str) -> String {
+    let declared = declared
+        .split(';')
+        .next()
+        .unwrap_or_default()
+        .trim()
+        .to_ascii_lowercase();
+    let known = match declared.as_str() {
+        "image/jpg" | "image/pjpeg" => "image/jpeg",
+        "audio/x-wav" | "audio/wave" | "audio/vnd.wave" => "audio/wav",
+        "audio/mp3" | "audio/x-mp3" => "audio/mpeg",
+        "audio/x-m4a" | "audio/m4a" => "audio/mp4",
+        "" | "application/octet-stream" => "",
+        other => return other.to_owned(),
+    };
+    if !known.is_empty() {
+        return known.to_owned();
+    }
+    let extension = name
+        .rsplit_once('.')
+        .map(|(_, ext)| ext.to_ascii_lowercase())
+        .unwrap_or_default();
+    match extension.as_str() {
+        "png" => "image/png",
+        "jpg" | "jpeg" => "image/jpeg",
+        "gif" => "image/gif",
+        "webp" => "image/webp",
+        "webm" => "audio/webm",
+        "ogg" | "oga" | "opus" => "audio/ogg",
+        "mp3" => "audio/mpeg",
+        "wav" => "audio/wav",
+        "m4a" => "audio/mp4",
+        "pdf" => "application/pdf",
+        "txt" | "text" | "log" => "text/plain",
+        _ => "",
+    }
+    .to_owned()
+}
+
+/// A file name for the `X-Baton-Filename` header, which is ASCII: UTF-8,
+/// percent-encoded but for letters, digits and `-._~`.
+pub fn percent_encode(name: &str) -> String {
+    name.bytes()
+        .map(|b| {
+            if b.is_ascii_alphanumeric() || b"-._~".contains(&b) {
+                (b as char).to_string()
+            } else {
+                format!("%{b:02X}")
+            }
+        })
+        .collect()
+}
+
+#[derive(Deserialize)]
+struct ErrorBody {
+    error: String,
+}
+
+/// What `POST /api/uploads` answered: the stored attachment, or why not,
+/// in the server's words when it gave some.
+pub fn upload_answer(status: u16, body: &str) -> Result<Attachment, ApiError> {
+    let said = serde_json::from_str::<ErrorBody>(body)
+        .ok()
+        .map(|b| b.error)
+        .filter(|e| !e.trim().is_empty());
+    match status {
+        200 => serde_json::from_str(body).map_err(|_| ApiError::Unreachable),
+        401 => Err(ApiError::Unauthorized(
+            said.unwrap_or_else(|| "Please sign in again.".into()),
+        )),
+        413 => {
+            Err(ApiError::Refused(said.unwrap_or_else(|| {
+                "The file is too large to share.".into()
+            })))
+        }
+        400..500 => {
+            Err(ApiError::Refused(said.unwrap_or_else(|| {
+                "The server did not accept this file.".into()
+            })))
+        }
+        _ => Err(ApiError::Refused(said.unwrap_or_else(|| {
+            "The server could not store the file. Try again in a moment.".into()
+        }))),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_upload_type_is_the_browsers_or_a_guess_from_the_name() {
+        assert_eq!(content_type("image/png", "a.png"), "image/png");
+        assert_eq!(content_type("Audio/WebM;codecs=opus", "v"), "audio/webm");
+        assert_eq!(content_type("audio/x-m4a", "memo.m4a"), "audio/mp4");
+        assert_eq!(content_type("image/jpg", "x"), "image/jpeg");
+        assert_eq!(content_type("", "Notes.TXT"), "text/plain");
+        assert_eq!(
+            content_type("application/octet-stream", "voice.ogg"),
+            "audio/ogg"
+        );
+        assert_eq!(content_type("", "README"), "");
+        assert_eq!(content_type("text/html", "page.html"), "text/html");
+    }
+
+    #[test]
+    fn file_names_are_percent_encoded_for_the_header() {
+        assert_eq!(percent_encode("boots.png"), "boots.png");
+        assert_eq!(percent_encode("größe 1.png"), "gr%C3%B6%C3%9Fe%201.png");
+        assert_eq!(percent_encode("a/b\r\n.txt"), "a%2Fb%0D%0A.txt");
+    }
+
+    #[test]
+    fn upload_answers_read_as_an_attachment_or_the_servers_words() {
+        let ok = upload_answer(
+            200,
+            r#"{"id":"x1","name":"a.png","content_type":"image/png","size":12}"#,
+        )
+        .unwrap();
+        assert_eq!((ok.id.as_str(), ok.size), ("x1", 12));
+        assert_eq!(
+            upload_answer(400, r#"{"error":"image/svg+xml files are not accepted"}"#),
+            Err(ApiError::Refused(
+                "image/svg+xml files are not accepted".into()
+            ))
+        );
+        assert_eq!(
+            upload_answer(413, "length limit exceeded"),
+            Err(ApiError::Refused("The file is too large to share.".into()))
+        );
+        assert_eq!(
+            upload_answer(413, r#"{"error":"Files are limited to 10 MB."}"#),
+            Err(ApiError::Refused("Files are limited to 10 MB.".into()))
+        );
+        assert!(matches!(
+            upload_answer(401, r#"{"error":"Please sign in."}"#),
+            Err(ApiError::Unauthorized(_))
+        ));
+        assert!(matches!(upload_answer(502, ""), Err(ApiError::Refused(_))));
+        assert_eq!(upload_answer(200, "nonsense"), Err(ApiError::Unreachable));
+    }
+}
