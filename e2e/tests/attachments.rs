@@ -1,50 +1,51 @@
 //! Sharing files from the widget in real Chromium: the visitor attaches a
 //! picture through the paperclip's file input and sees it as a thumbnail
 //! that really loads from the server; a text file shows as a link with its
-//! name and size; a voice message (an audio file) hands the conversation to
-//! a person by the policy's voice-message rule. The conversation's log, read
-//! as an agent reads it, holds every file.
+//! name and size, an audio file as a player. Another visitor's voice message
+//! (an audio file) hands their conversation to a person by the policy's
+//! attachment rule. The conversations' logs, read as an agent reads them,
+//! hold every file.
 //!
 //! Run alone: `cargo test -p baton-e2e --test attachments` (after
 //! `cargo xtask build`; `cargo xtask test` does both).
 
 use std::path::Path;
+use std::time::Duration;
 
-use baton_e2e::wire::{login, read_all_logs};
+use baton_e2e::wire::{Socket, login, read_all_logs};
 use baton_e2e::{Browser, Driver, Server, eventually};
-use baton_shared::EventBody;
+use baton_shared::{AgentRequest, AgentUpdate, Brief, ConversationId, EventBody, Mechanism};
 
 const PICTURE: &str = "broken-mug.png";
 const NOTES: &str = "order notes.txt";
 const VOICE: &str = "voice-note.wav";
 
 #[tokio::test]
-async fn a_visitor_shares_a_picture_a_file_and_a_voice_message() {
+async fn visitors_share_pictures_files_and_voice_messages() {
     // Reading every log at the end takes more frames than a person sends.
     let server = Server::start_with(|config| config.limits.frames_per_second = 0).await;
     let driver = Driver::start().await;
-    let visitor = driver.browser(1280, 900).await;
+    let (visitor, talker) = tokio::join!(driver.browser(1280, 900), driver.browser(1280, 900));
     let files = tempfile::tempdir().unwrap();
     let picture = write(files.path(), PICTURE, &png(64, 48));
-    let notes = write(files.path(), NOTES, b"Order 1042: the mug arrived broken.\n");
-    let voice = write(files.path(), VOICE, &wav(0.6));
+    let notes = write(
+        files.path(),
+        NOTES,
+        b"Order 1042: the mug arrived broken.\n",
+    );
+    let voice = write(files.path(), VOICE, &wav(2.0));
 
     visitor.open_widget(&server.url("/")).await;
-    // The paperclip works once the conversation exists (uploads carry its
-    // token); it is a real, named button.
-    let attach = visitor.widget("[data-baton=attach]").await;
-    eventually("the attach button to be enabled", || async {
-        attach.is_enabled().await.ok().filter(|e| *e)
-    })
-    .await;
+    let attach = ready_to_attach(&visitor).await;
     assert_eq!(
         attach.attr("aria-label").await.unwrap().as_deref(),
-        Some("Attach a file")
+        Some("Attach a file"),
+        "a named button"
     );
 
     // A picture: a thumbnail in the visitor's own column, loaded from the server.
     choose(&visitor, &picture).await;
-    let thumbnail = "[data-baton=message][data-author=visitor][data-seq] [data-baton=thumbnail]";
+    let thumbnail = "[data-baton=message][data-author=visitor][data-seq] img[data-baton=thumbnail]";
     let width = eventually("the thumbnail to load from the server", || async {
         let img = visitor.find_in_widget(thumbnail).await.into_iter().next()?;
         let width = visitor
@@ -62,7 +63,7 @@ async fn a_visitor_shares_a_picture_a_file_and_a_voice_message() {
     let img = visitor.widget(thumbnail).await;
     assert_eq!(img.attr("alt").await.unwrap().as_deref(), Some(PICTURE));
     let link = visitor
-        .widget("[data-baton=message][data-author=visitor] a.thumb")
+        .widget("[data-baton=message][data-author=visitor] [data-kind=image] a")
         .await;
     let href = link.attr("href").await.unwrap().unwrap_or_default();
     assert!(
@@ -79,22 +80,13 @@ async fn a_visitor_shares_a_picture_a_file_and_a_voice_message() {
     choose(&visitor, &notes).await;
     visitor
         .widget_text_until(
-            "[data-baton=message][data-author=visitor][data-seq] [data-baton=file]",
+            "[data-baton=message][data-author=visitor][data-seq] a[data-baton=file]",
             "the file's name and size",
             |t| t.contains(NOTES) && t.contains("36 B"),
         )
         .await;
 
-    // Neither gets an answer from the assistant: it cannot read them.
-    assert!(
-        visitor
-            .find_in_widget("[data-baton=message][data-author=assistant]")
-            .await
-            .is_empty(),
-        "no answer to a picture or a file alone"
-    );
-
-    // A voice message: a player, and a person is brought in.
+    // An audio file: a player.
     choose(&visitor, &voice).await;
     let player = visitor
         .widget("[data-baton=message][data-author=visitor][data-seq] audio[data-baton=audio]")
@@ -104,82 +96,150 @@ async fn a_visitor_shares_a_picture_a_file_and_a_voice_message() {
         Some(VOICE)
     );
     assert!(player.attr("controls").await.unwrap().is_some());
+    let stored = eventually("all three stored, nothing pending or refused", || async {
+        let settled = visitor
+            .find_in_widget("[data-baton=message][data-pending], [data-baton=failed]")
+            .await
+            .is_empty();
+        let files = visitor
+            .find_in_widget(
+                "[data-baton=message][data-author=visitor][data-seq] [data-baton=attachment]",
+            )
+            .await;
+        (settled && files.len() == 3).then_some(files)
+    })
+    .await;
+    let mut kinds = Vec::new();
+    for file in stored {
+        kinds.push(file.attr("data-kind").await.unwrap().unwrap_or_default());
+    }
+    assert_eq!(kinds, ["image", "file", "audio"], "in the order sent");
+    // The pointer off the launcher (it grows under it), for the picture.
     visitor
+        .widget("[data-baton=responder]")
+        .await
+        .click()
+        .await
+        .unwrap();
+    visitor.screenshot("widget-attachments").await;
+
+    // Another visitor's voice message: a person is brought in, by the rule.
+    talker.open_widget(&server.url("/")).await;
+    ready_to_attach(&talker).await;
+    choose(&talker, &voice).await;
+    talker
+        .widget("[data-baton=message][data-author=visitor][data-seq] audio[data-baton=audio]")
+        .await;
+    talker
         .widget_text_until(
             "[data-baton=message][data-author=notice]",
             "the handoff notice after the voice message",
             |t| !t.is_empty(),
         )
         .await;
-    visitor
+    talker
         .widget_text_until("[data-baton=human]", "a person on the way", |t| {
             t.contains("on the way")
         })
         .await;
-    assert!(
-        visitor
-            .find_in_widget("[data-baton=message][data-pending], [data-baton=failed]")
-            .await
-            .is_empty(),
-        "everything stored, nothing refused"
-    );
-    visitor.screenshot("widget-attachments").await;
-    let transcript = visitor.widget_transcript().await;
-    {
-        let cookie = login(&server.url("")).await;
-        let logs = read_all_logs(&format!("ws://{}/ws/agent", server.addr), &cookie).await;
-        for e in logs.values().next().unwrap() { eprintln!("LOG {} {}", e.seq, e.body.kind()); }
-    }
-    let kinds: Vec<&str> = transcript.iter().map(|(author, _, _)| author.as_str()).collect();
-    assert_eq!(
-        kinds,
-        ["visitor", "visitor", "visitor", "notice"],
-        "{transcript:?}"
-    );
 
-    // The log, as an agent reads it: the three files, in order, then the
-    // handoff.
+    // The logs, as an agent reads them: every file, with its name, type
+    // and size; the voice message's handoff by the attachment rule.
     let cookie = login(&server.url("")).await;
     let agent_url = format!("ws://{}/ws/agent", server.addr);
     let logs = read_all_logs(&agent_url, &cookie).await;
-    assert_eq!(logs.len(), 1, "one conversation");
-    let log = logs.into_values().next().unwrap();
-    let shared: Vec<(String, String, u64)> = log
-        .iter()
-        .filter_map(|e| match &e.body {
-            EventBody::VisitorAttachment { attachment, .. } => Some((
-                attachment.name.clone(),
-                attachment.content_type.clone(),
-                attachment.size,
-            )),
-            _ => None,
-        })
-        .collect();
+    assert_eq!(logs.len(), 2, "two conversations: {logs:?}");
+    let shared = |id: ConversationId| -> Vec<(String, String, u64)> {
+        logs[&id]
+            .iter()
+            .filter_map(|e| match &e.body {
+                EventBody::VisitorAttachment { attachment, .. } => Some((
+                    attachment.name.clone(),
+                    attachment.content_type.clone(),
+                    attachment.size,
+                )),
+                _ => None,
+            })
+            .collect()
+    };
+    let (first, second) = {
+        let mut ids = logs.keys().copied();
+        (ids.next().unwrap(), ids.next().unwrap())
+    };
+    let voice_entry = (
+        VOICE.to_string(),
+        "audio/wav".to_string(),
+        wav(2.0).len() as u64,
+    );
     assert_eq!(
-        shared,
+        shared(first),
         [
             (PICTURE.into(), "image/png".into(), png(64, 48).len() as u64),
             (NOTES.into(), "text/plain".into(), 36),
-            (VOICE.into(), "audio/wav".into(), wav(0.6).len() as u64),
+            voice_entry.clone(),
         ]
     );
-    let voice_at = log
-        .iter()
-        .position(|e| matches!(&e.body, EventBody::VisitorAttachment { attachment, .. } if attachment.is_audio()))
-        .unwrap();
+    assert_eq!(shared(second), [voice_entry]);
+    for id in [first, second] {
+        assert!(
+            !logs[&id]
+                .iter()
+                .any(|e| matches!(e.body, EventBody::Assistant { .. })),
+            "the assistant answers no file: {:?}",
+            logs[&id]
+        );
+    }
     assert!(
-        log[voice_at..]
-            .iter()
-            .any(|e| matches!(e.body, EventBody::HandoffStarted { .. })),
-        "the voice message handed off: {log:?}"
+        matches!(
+            logs[&second].last().map(|e| &e.body),
+            Some(EventBody::HandoffStarted { .. })
+        ),
+        "{:?}",
+        logs[&second]
     );
-    assert!(
-        !log.iter()
-            .any(|e| matches!(e.body, EventBody::Assistant { .. })),
-        "the assistant never answered"
+    let brief = brief(&agent_url, &cookie, second).await;
+    assert_eq!(
+        (brief.mechanism, brief.rule.as_deref()),
+        (Mechanism::Rule, Some("attachment")),
+        "{brief:?}"
     );
+    assert!(brief.reason.contains("voice message"), "{}", brief.reason);
 
     visitor.close().await;
+    talker.close().await;
+}
+
+/// Waits until the paperclip can be used (the conversation exists: uploads
+/// carry its token).
+async fn ready_to_attach(visitor: &Browser) -> fantoccini::elements::Element {
+    let attach = visitor.widget("[data-baton=attach]").await;
+    eventually("the attach button to be enabled", || async {
+        attach.is_enabled().await.ok().filter(|e| *e)
+    })
+    .await;
+    attach
+}
+
+/// The brief of conversation `id`'s latest handoff, as the console gets it.
+async fn brief(agent_url: &str, cookie: &str, id: ConversationId) -> Brief {
+    let wait = Duration::from_secs(20);
+    let mut socket = Socket::<AgentRequest, AgentUpdate>::connect(agent_url, Some(cookie), wait)
+        .await
+        .expect("an agent socket");
+    socket
+        .send(&AgentRequest::Watch {
+            conversation: id,
+            last_seq: 0,
+        })
+        .await
+        .expect("watch");
+    loop {
+        if let AgentUpdate::Conversation { detail } = socket.recv(wait).await.expect("the detail")
+            && detail.id == id
+        {
+            return detail.brief.expect("a handoff");
+        }
+    }
 }
 
 /// Picks `path` in the widget's file input, as the paperclip's file

@@ -24,8 +24,8 @@
 //!   conversations back into eval cases.
 
 pub mod analytics;
-pub mod attachments;
 pub mod assistant;
+pub mod attachments;
 pub mod cli;
 pub mod clock;
 pub mod config;

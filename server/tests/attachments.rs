@@ -452,15 +452,24 @@ async fn the_button_during_a_turn_is_answered() {
         let photo = visitor_upload(
             &server,
             &token,
-            &Upload { content_type: "image/png", name: "p.png", bytes: PNG },
+            &Upload {
+                content_type: "image/png",
+                name: "p.png",
+                bytes: PNG,
+            },
         )
         .await;
         // No waiting in between: the turn for the photo is under way.
         visitor
-            .send(&VisitorRequest::Attach { client_id: "p".into(), upload: photo.id })
+            .send(&VisitorRequest::Attach {
+                client_id: "p".into(),
+                upload: photo.id,
+            })
             .await;
         visitor
-            .send(&VisitorRequest::RequestHuman { client_id: "h".into() })
+            .send(&VisitorRequest::RequestHuman {
+                client_id: "h".into(),
+            })
             .await;
         visitor
             .until(|u| match u {

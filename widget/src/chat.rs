@@ -56,7 +56,9 @@ enum Mic {
     Waiting,
     On(Recorder),
     /// Stopped; kept until the recording arrives (its callback lives in it).
-    Stopping { _recorder: Recorder },
+    Stopping {
+        _recorder: Recorder,
+    },
 }
 
 /// Told about each new event of the conversation (see [`Chat::on_event`]).
@@ -120,7 +122,8 @@ impl Chat {
 
     /// The address of a file on the server (`/api/uploads/{id}`).
     pub fn file_url(&self, path: &str) -> String {
-        self.server.with_value(|server| [server.as_str(), path].concat())
+        self.server
+            .with_value(|server| [server.as_str(), path].concat())
     }
 
     /// The words of the chosen language.
@@ -257,7 +260,12 @@ impl Chat {
         let token = self
             .session
             .try_update(|s| {
-                s.upload_started(id.clone(), &name, content_type.unwrap_or(browser_type), size);
+                s.upload_started(
+                    id.clone(),
+                    &name,
+                    content_type.unwrap_or(browser_type),
+                    size,
+                );
                 let token = s.token().map(str::to_owned);
                 let refused = match (content_type, &token) {
                     (None, _) => t.wrong_type,
@@ -297,21 +305,23 @@ impl Chat {
     /// The microphone button: starts recording a voice message, or stops
     /// and sends it.
     pub fn toggle_recording(&self) {
-        let start = self.mic.try_update_value(|mic| match std::mem::replace(mic, Mic::Waiting) {
-            Mic::Off => true,
-            Mic::On(recorder) => {
-                recorder.stop();
-                *mic = Mic::Stopping {
-                    _recorder: recorder,
-                };
-                false
-            }
-            // Busy: one click at a time.
-            other => {
-                *mic = other;
-                false
-            }
-        });
+        let start = self
+            .mic
+            .try_update_value(|mic| match std::mem::replace(mic, Mic::Waiting) {
+                Mic::Off => true,
+                Mic::On(recorder) => {
+                    recorder.stop();
+                    *mic = Mic::Stopping {
+                        _recorder: recorder,
+                    };
+                    false
+                }
+                // Busy: one click at a time.
+                other => {
+                    *mic = other;
+                    false
+                }
+            });
         self.session.update(|s| s.set_recording(false));
         if start != Some(true) {
             return;
@@ -322,7 +332,12 @@ impl Chat {
                 // Dropped once this call returns (see `link.rs`).
                 chat.mic.try_set_value(Mic::Off);
                 let size = blob.size() as u64;
-                chat.send_file(blob.into(), files::VOICE_MESSAGE.into(), files::VOICE_TYPE, size);
+                chat.send_file(
+                    blob.into(),
+                    files::VOICE_MESSAGE.into(),
+                    files::VOICE_TYPE,
+                    size,
+                );
             })
             .await;
             let why = chat.text().no_microphone;

@@ -1142,10 +1142,7 @@ mod tests {
         s.dropped();
         assert_eq!(s.uploaded("f", voice("up1")), None, "not while offline");
         s.opened(None);
-        assert_eq!(
-            s.receive(welcome(None)),
-            [Effect::Send(attach("f", "up1"))]
-        );
+        assert_eq!(s.receive(welcome(None)), [Effect::Send(attach("f", "up1"))]);
         s.receive(error(ErrorCode::Invalid, "no upload of yours", Some("f")));
         let line = &s.lines()[0];
         assert_eq!(line.failed.as_deref(), Some("no upload of yours"));

@@ -73,7 +73,9 @@ pub enum Outgoing {
     },
     /// A file already uploaded (`POST /api/uploads`), being shared with an
     /// `attach` frame.
-    Attachment { attachment: Attachment },
+    Attachment {
+        attachment: Attachment,
+    },
 }
 
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -907,7 +909,10 @@ mod tests {
     #[test]
     fn a_file_after_the_close_reopens_like_a_message() {
         let mut t = Transcript::new(Audience::Visitor);
-        t.baseline(ConversationState::Human, Responder::Agent { name: "Mia".into() });
+        t.baseline(
+            ConversationState::Human,
+            Responder::Agent { name: "Mia".into() },
+        );
         t.apply(assistant(1, "hi"));
         t.apply(ev(2, EventBody::Closed));
         t.apply(ev(

@@ -324,7 +324,11 @@ fn shared_file(body: web_sys::Element, file: Option<SharedFile>) {
         let _ = parent.append_child(&element);
         element
     };
-    for (key, value) in [("class", "att"), ("data-baton", "attachment"), ("data-kind", kind)] {
+    for (key, value) in [
+        ("class", "att"),
+        ("data-baton", "attachment"),
+        ("data-kind", kind),
+    ] {
         let _ = body.set_attribute(key, value);
     }
     let url = url.as_deref();
@@ -344,13 +348,21 @@ fn shared_file(body: web_sys::Element, file: Option<SharedFile>) {
     let link = add(
         body,
         "a",
-        &[("class", class), ("rel", "noopener noreferrer"), ("data-baton", "file")],
+        &[
+            ("class", class),
+            ("rel", "noopener noreferrer"),
+            ("data-baton", "file"),
+        ],
     );
     if let Some(url) = url {
         let _ = link.set_attribute("href", url);
         let _ = link.set_attribute("target", "_blank");
         if kind == "image" {
-            add(&link, "img", &[("src", url), ("alt", name), ("data-baton", "thumbnail")]);
+            add(
+                &link,
+                "img",
+                &[("src", url), ("alt", name), ("data-baton", "thumbnail")],
+            );
         }
     }
     add(&link, "span", &[("class", "fname")]).set_text_content(Some(name));

@@ -45,7 +45,10 @@ pub async fn upload(
     set("Content-Type", content_type);
     set("X-Baton-Token", token);
     // Header values are ASCII: the name travels percent-encoded.
-    set("X-Baton-Filename", &String::from(js_sys::encode_uri_component(name)));
+    set(
+        "X-Baton-Filename",
+        &String::from(js_sys::encode_uri_component(name)),
+    );
     let init = RequestInit::new();
     init.set_method("POST");
     init.set_headers(&headers);
@@ -64,7 +67,9 @@ pub async fn upload(
     match status {
         200..=299 => codec::attachment(&json).ok_or(Refused::Failed),
         413 => Err(Refused::TooLarge),
-        400 | 403 | 415 | 422 => Err(codec::error_message(&json).map_or(Refused::Failed, Refused::Said)),
+        400 | 403 | 415 | 422 => {
+            Err(codec::error_message(&json).map_or(Refused::Failed, Refused::Said))
+        }
         _ => Err(Refused::Failed),
     }
 }
@@ -108,15 +113,15 @@ impl Recorder {
         .unchecked_into();
         let options = MediaRecorderOptions::new();
         options.set_mime_type(VOICE_TYPE);
-        let recorder =
-            match MediaRecorder::new_with_media_stream_and_media_recorder_options(&stream, &options)
-            {
-                Ok(recorder) => recorder,
-                Err(e) => {
-                    stop_tracks(&stream);
-                    return Err(e);
-                }
-            };
+        let recorder = match MediaRecorder::new_with_media_stream_and_media_recorder_options(
+            &stream, &options,
+        ) {
+            Ok(recorder) => recorder,
+            Err(e) => {
+                stop_tracks(&stream);
+                return Err(e);
+            }
+        };
         // Without a timeslice the recording arrives in one piece, on stop.
         let mut done = done;
         let on_data = Closure::<dyn FnMut(BlobEvent)>::new(move |ev: BlobEvent| {

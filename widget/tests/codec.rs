@@ -319,7 +319,9 @@ fn an_upload_answers_with_the_attachment_or_an_error() {
         assert_eq!(attachment(&js(not_one)), None, "{not_one}");
     }
     assert_eq!(
-        error_message(&js(r#"{"error":"files of type \"text/html\" are not accepted"}"#)),
+        error_message(&js(
+            r#"{"error":"files of type \"text/html\" are not accepted"}"#
+        )),
         Some("files of type \"text/html\" are not accepted".into())
     );
     assert_eq!(error_message(&js(r#"{"error":" "}"#)), None);

@@ -856,7 +856,8 @@ async fn shared_files_show_as_a_thumbnail_a_player_or_a_link_from_the_server() {
 
     // The visitor's picture, on the visitor's side: a thumbnail opening the
     // full picture in a new tab; its name is text, never markup.
-    let img: HtmlElement = page.find("[data-author=visitor] [data-kind=image] img[data-baton=thumbnail]");
+    let img: HtmlElement =
+        page.find("[data-author=visitor] [data-kind=image] img[data-baton=thumbnail]");
     assert_eq!(img.get_attribute("alt").as_deref(), Some(hostile));
     assert_eq!(
         img.get_attribute("src").as_deref(),
@@ -864,7 +865,10 @@ async fn shared_files_show_as_a_thumbnail_a_player_or_a_link_from_the_server() {
     );
     let link: HtmlElement = page.find("[data-author=visitor] a.thumb");
     assert_eq!(
-        (link.get_attribute("href").as_deref(), link.get_attribute("target").as_deref()),
+        (
+            link.get_attribute("href").as_deref(),
+            link.get_attribute("target").as_deref()
+        ),
         (Some("https://chat.example/api/uploads/p1"), Some("_blank"))
     );
     assert_eq!(page.count("img"), 1, "the name made no element");
@@ -872,7 +876,10 @@ async fn shared_files_show_as_a_thumbnail_a_player_or_a_link_from_the_server() {
     // The agent's voice message: a player under their name.
     let audio: HtmlElement = page.find("[data-author=agent] audio[data-baton=audio]");
     assert!(audio.has_attribute("controls"));
-    assert_eq!(audio.get_attribute("aria-label").as_deref(), Some("voice.webm"));
+    assert_eq!(
+        audio.get_attribute("aria-label").as_deref(),
+        Some("voice.webm")
+    );
     assert_eq!(
         audio.get_attribute("src").as_deref(),
         Some("https://chat.example/api/uploads/a1")
@@ -903,7 +910,10 @@ async fn a_file_shows_while_it_uploads_and_says_why_it_was_not_sent() {
         attach.matches(":disabled").unwrap(),
         "no conversation yet: nothing to attach to"
     );
-    assert_eq!(attach.get_attribute("aria-label").as_deref(), Some("Attach a file"));
+    assert_eq!(
+        attach.get_attribute("aria-label").as_deref(),
+        Some("Attach a file")
+    );
     page.chat.link_event(LinkEvent::Opened);
     page.server(VisitorUpdate::Welcome {
         token: Some("tok".into()),
@@ -915,7 +925,9 @@ async fn a_file_shows_while_it_uploads_and_says_why_it_was_not_sent() {
     settle().await;
     assert!(!attach.matches(":disabled").unwrap());
     assert_eq!(
-        page.find::<HtmlElement>("[data-baton=file-input]").get_attribute("accept").as_deref(),
+        page.find::<HtmlElement>("[data-baton=file-input]")
+            .get_attribute("accept")
+            .as_deref(),
         Some(baton_widget::files::ACCEPT)
     );
 
@@ -947,5 +959,8 @@ async fn a_file_shows_while_it_uploads_and_says_why_it_was_not_sent() {
         "Not sent: The file is too large."
     );
     let shared: HtmlElement = page.find("[data-pending] a[data-baton=file]");
-    assert_eq!(shared.get_attribute("href").as_deref(), Some("/api/uploads/r1"));
+    assert_eq!(
+        shared.get_attribute("href").as_deref(),
+        Some("/api/uploads/r1")
+    );
 }

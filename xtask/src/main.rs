@@ -331,7 +331,11 @@ fn test(tools: &Tools) -> Result {
     for suite in POSTGRES_SUITES {
         on_postgres.args(["--test", suite]);
     }
-    tools.run(on_postgres.env("BATON_TEST_BACKEND", "postgres").envs(pg.envs()))?;
+    tools.run(
+        on_postgres
+            .env("BATON_TEST_BACKEND", "postgres")
+            .envs(pg.envs()),
+    )?;
     // Widget components in headless Chromium.
     tools.run(
         tools

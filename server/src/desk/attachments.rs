@@ -110,7 +110,7 @@ impl Desk {
             client_id: client_id.into(),
             attachment,
         };
-        match self
+        let appended = self
             .commit(
                 id,
                 Guard::ANY,
@@ -118,15 +118,8 @@ impl Desk {
                 &[body],
                 HandoffWrite::None,
             )
-            .await?
-        {
-            Appended::Stored(events) => Ok(super::Posted {
-                seq: events[0].seq,
-                fresh: true,
-            }),
-            Appended::Duplicate(seq) => Ok(super::Posted { seq, fresh: false }),
-            Appended::Refused(_) => Err(DeskError::NotFound(id)),
-        }
+            .await?;
+        super::Posted::from(appended, id)
     }
 
     /// The agent holding the conversation shares their upload.

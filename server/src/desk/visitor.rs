@@ -40,11 +40,25 @@ pub struct Opened {
     pub responder: Responder,
 }
 
-/// A stored visitor message.
+/// A stored visitor message (or file).
 pub struct Posted {
     pub seq: Seq,
     /// False when this client id had been stored before (a retry).
     pub fresh: bool,
+}
+
+impl Posted {
+    /// What appending a visitor's message to conversation `id` came to.
+    pub(super) fn from(appended: Appended, id: ConversationId) -> Result<Self, DeskError> {
+        match appended {
+            Appended::Stored(events) => Ok(Self {
+                seq: events[0].seq,
+                fresh: true,
+            }),
+            Appended::Duplicate(seq) => Ok(Self { seq, fresh: false }),
+            Appended::Refused(_) => Err(DeskError::NotFound(id)),
+        }
+    }
 }
 
 impl Desk {
@@ -121,7 +135,7 @@ impl Desk {
             client_id: client_id.into(),
             text: text.into(),
         };
-        match self
+        let appended = self
             .commit(
                 id,
                 Guard::ANY,
@@ -129,15 +143,8 @@ impl Desk {
                 &[body],
                 HandoffWrite::None,
             )
-            .await?
-        {
-            Appended::Stored(events) => Ok(Posted {
-                seq: events[0].seq,
-                fresh: true,
-            }),
-            Appended::Duplicate(seq) => Ok(Posted { seq, fresh: false }),
-            Appended::Refused(_) => Err(DeskError::NotFound(id)),
-        }
+            .await?;
+        Posted::from(appended, id)
     }
 
     /// The "Talk to a human" button: one action, never an argument. Returns

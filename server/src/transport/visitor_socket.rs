@@ -20,7 +20,7 @@ use super::follow::{Delivery, Follower};
 use super::frames::{ErrorFrame, Incoming, Reject, close_broken, encode, receive, send};
 use super::http::AppError;
 use super::limits::{FrameGate, refuse};
-use crate::desk::{Desk, DeskError, Signal};
+use crate::desk::{Desk, DeskError, Posted, Signal};
 
 /// How long a new connection may take to say `hello`.
 const HELLO_TIMEOUT: Duration = Duration::from_secs(30);
@@ -308,6 +308,29 @@ async fn greet(socket: &mut WebSocket, desk: &Desk, gate: &FrameGate) -> Greeted
     }
 }
 
+/// Acknowledges a stored message or file as soon as it is stored; a new
+/// one (not a retry) is the assistant's turn, which follows.
+async fn acknowledge(
+    socket: &mut WebSocket,
+    client_id: String,
+    posted: Result<Posted, DeskError>,
+) -> Handled {
+    let sent = match posted {
+        Ok(posted) => {
+            let ack = VisitorUpdate::Ack {
+                client_id,
+                seq: posted.seq,
+            };
+            match send(socket, &ack).await {
+                true if posted.fresh => return Handled::Answer(posted.seq),
+                sent => sent,
+            }
+        }
+        Err(e) => send(socket, &error(&e, Some(client_id))).await,
+    };
+    if sent { Handled::Open } else { Handled::Closed }
+}
+
 /// Carries out one request.
 async fn handle(
     socket: &mut WebSocket,
@@ -323,37 +346,14 @@ async fn handle(
             );
             send(socket, &rejected(reject)).await
         }
-        VisitorRequest::Say { client_id, text } => match desk.say(id, &client_id, &text).await {
-            Ok(posted) => {
-                // Acknowledge as soon as it is stored; the answer follows.
-                let ack = VisitorUpdate::Ack {
-                    client_id,
-                    seq: posted.seq,
-                };
-                return match send(socket, &ack).await {
-                    false => Handled::Closed,
-                    true if posted.fresh => Handled::Answer(posted.seq),
-                    true => Handled::Open,
-                };
-            }
-            Err(e) => send(socket, &error(&e, Some(client_id))).await,
-        },
+        VisitorRequest::Say { client_id, text } => {
+            let posted = desk.say(id, &client_id, &text).await;
+            return acknowledge(socket, client_id, posted).await;
+        }
+        // A shared file is a turn too: a voice message may need a person.
         VisitorRequest::Attach { client_id, upload } => {
-            match desk.visitor_attach(id, &client_id, &upload).await {
-                Ok(posted) => {
-                    let ack = VisitorUpdate::Ack {
-                        client_id,
-                        seq: posted.seq,
-                    };
-                    return match send(socket, &ack).await {
-                        false => Handled::Closed,
-                        // A voice message may need a person: the engine decides.
-                        true if posted.fresh => Handled::Answer(posted.seq),
-                        true => Handled::Open,
-                    };
-                }
-                Err(e) => send(socket, &error(&e, Some(client_id))).await,
-            }
+            let posted = desk.visitor_attach(id, &client_id, &upload).await;
+            return acknowledge(socket, client_id, posted).await;
         }
         VisitorRequest::RequestHuman { client_id } => {
             match desk.request_human(id, &client_id).await {
