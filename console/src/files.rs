@@ -14,62 +14,14 @@ pub const ACCEPT: &str = "image/png,image/jpeg,image/gif,image/webp,\
 audio/webm,audio/ogg,audio/mpeg,audio/wav,audio/mp4,application/pdf,text/plain,\
 .png,.jpg,.jpeg,.gif,.webp,.webm,.ogg,.oga,.mp3,.wav,.m4a,.pdf,.txt";
 
-/// The `Content-Type` to upload a file with: what the browser said, under
-/// the name the server knows it by, or else a guess from the file's name.
-/// Empty when there is nothing to go on (the server then says which types
-/// it takes).
+/// The `Content-Type` to upload a file with: the server's name for it, or
+/// else what the browser said (the server then says which types it takes).
 pub fn content_type(declared: &str, name: &str) -> String {
-    let declared = declared
-        .split(';')
-        .next()
-        .unwrap_or_default()
-        .trim()
-        .to_ascii_lowercase();
-    let known = match declared.as_str() {
-        "image/jpg" | "image/pjpeg" => "image/jpeg",
-        "audio/x-wav" | "audio/wave" | "audio/vnd.wave" => "audio/wav",
-        "audio/mp3" | "audio/x-mp3" => "audio/mpeg",
-        "audio/x-m4a" | "audio/m4a" => "audio/mp4",
-        "" | "application/octet-stream" => "",
-        other => return other.to_owned(),
-    };
-    if !known.is_empty() {
-        return known.to_owned();
-    }
-    let extension = name
-        .rsplit_once('.')
-        .map(|(_, ext)| ext.to_ascii_lowercase())
-        .unwrap_or_default();
-    match extension.as_str() {
-        "png" => "image/png",
-        "jpg" | "jpeg" => "image/jpeg",
-        "gif" => "image/gif",
-        "webp" => "image/webp",
-        "webm" => "audio/webm",
-        "ogg" | "oga" | "opus" => "audio/ogg",
-        "mp3" => "audio/mpeg",
-        "wav" => "audio/wav",
-        "m4a" => "audio/mp4",
-        "pdf" => "application/pdf",
-        "txt" | "text" | "log" => "text/plain",
-        _ => "",
-    }
-    .to_owned()
+    baton_shared::uploads::content_type(declared, name)
+        .map_or_else(|| declared.to_owned(), str::to_owned)
 }
 
-/// A file name for the `X-Baton-Filename` header, which is ASCII: UTF-8,
-/// percent-encoded but for letters, digits and `-._~`.
-pub fn percent_encode(name: &str) -> String {
-    name.bytes()
-        .map(|b| {
-            if b.is_ascii_alphanumeric() || b"-._~".contains(&b) {
-                (b as char).to_string()
-            } else {
-                format!("%{b:02X}")
-            }
-        })
-        .collect()
-}
+pub use baton_shared::uploads::percent_encode;
 
 #[derive(Deserialize)]
 struct ErrorBody {

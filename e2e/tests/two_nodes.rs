@@ -145,18 +145,11 @@ async fn sign_in(node: &ChildServer, email: &str, password: &str) -> String {
 
 #[tokio::test]
 async fn the_handoff_journey_runs_across_two_nodes() {
-    let Ok(admin) = std::env::var("BATON_TEST_DATABASE_URL") else {
-        assert!(
-            std::env::var_os("BATON_REQUIRE_POSTGRES").is_none(),
-            "BATON_REQUIRE_POSTGRES is set but BATON_TEST_DATABASE_URL is not"
-        );
+    let Some(admin) = baton::store::test_postgres() else {
         eprintln!("skipped: set BATON_TEST_DATABASE_URL to run the two-node test");
         return;
     };
-    let token = baton::secret::new_token()
-        .to_lowercase()
-        .replace(['-', '_'], "");
-    let url = baton::store::create_postgres_database(&admin, &format!("baton_n{}", &token[..16]))
+    let url = baton::store::create_postgres_database(&admin, "baton_n")
         .await
         .expect("a fresh database");
     let binary = env!("CARGO_BIN_EXE_baton-under-test");

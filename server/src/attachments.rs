@@ -124,18 +124,7 @@ fn percent_decode(raw: &str) -> String {
     String::from_utf8_lossy(&out).into_owned()
 }
 
-/// RFC 5987 encoding for `filename*=UTF-8''…`.
-pub fn percent_encode(name: &str) -> String {
-    name.bytes()
-        .map(|b| {
-            if b.is_ascii_alphanumeric() || b"-._~".contains(&b) {
-                (b as char).to_string()
-            } else {
-                format!("%{b:02X}")
-            }
-        })
-        .collect()
-}
+pub use baton_shared::uploads::percent_encode;
 
 /// Where the file with this id lives; ids are URL-safe base64, so they are
 /// file names too.
@@ -202,6 +191,12 @@ mod tests {
         ] {
             assert!(check(&all(), declared, bytes).is_err(), "{declared}");
         }
+    }
+
+    #[test]
+    fn the_checkable_types_are_the_ones_clients_offer() {
+        let known: Vec<&str> = KNOWN_TYPES.iter().map(|(t, _)| *t).collect();
+        assert_eq!(known, baton_shared::uploads::TYPES);
     }
 
     #[test]

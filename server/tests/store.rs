@@ -59,20 +59,11 @@ both!(
 /// A fresh PostgreSQL database, or `None` (with a note) when there is no
 /// server to make one on and none is required.
 async fn postgres() -> Option<Store> {
-    let Ok(admin) = std::env::var("BATON_TEST_DATABASE_URL") else {
-        assert!(
-            std::env::var_os("BATON_REQUIRE_POSTGRES").is_none(),
-            "BATON_REQUIRE_POSTGRES is set but BATON_TEST_DATABASE_URL is not"
-        );
+    let Some(admin) = baton::store::test_postgres() else {
         eprintln!("skipped: set BATON_TEST_DATABASE_URL to run the PostgreSQL store tests");
         return None;
     };
-    let token = baton::secret::new_token()
-        .to_lowercase()
-        .replace(['-', '_'], "");
-    let url = create_postgres_database(&admin, &format!("baton_s{}", &token[..16]))
-        .await
-        .unwrap();
+    let url = create_postgres_database(&admin, "baton_s").await.unwrap();
     Some(Store::connect(&url).await.unwrap())
 }
 

@@ -10,6 +10,7 @@
 pub mod analytics;
 pub mod domain;
 pub mod protocol;
+pub mod uploads;
 
 pub use domain::*;
 pub use protocol::*;

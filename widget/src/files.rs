@@ -4,70 +4,12 @@
 
 use crate::i18n::Strings;
 
-/// The types `POST /api/uploads` accepts.
-pub const TYPES: [&str; 11] = [
-    "image/png",
-    "image/jpeg",
-    "image/gif",
-    "image/webp",
-    "audio/webm",
-    "audio/ogg",
-    "audio/mpeg",
-    "audio/wav",
-    "audio/mp4",
-    "application/pdf",
-    "text/plain",
-];
-
-/// [`TYPES`] as the file input's `accept` (a test checks they agree).
-pub const ACCEPT: &str = "image/png,image/jpeg,image/gif,image/webp,\
-audio/webm,audio/ogg,audio/mpeg,audio/wav,audio/mp4,application/pdf,text/plain";
+pub use baton_shared::uploads::{ACCEPT, TYPES, content_type};
 
 /// The name a recorded voice message is shared under.
 pub const VOICE_MESSAGE: &str = "voice-message.webm";
 /// What the recorder records, where the browser can.
 pub const VOICE_TYPE: &str = "audio/webm";
-
-/// The server's name for a file's type, from the browser's (`File.type`,
-/// which differs between browsers and is empty when the browser does not
-/// know) and the file's name; `None` for a type the server does not take.
-pub fn content_type(browser: &str, name: &str) -> Option<&'static str> {
-    let browser = browser
-        .split(';')
-        .next()
-        .unwrap_or_default()
-        .trim()
-        .to_ascii_lowercase();
-    let by_type = match browser.as_str() {
-        "image/jpg" | "image/pjpeg" => Some("image/jpeg"),
-        "audio/x-wav" | "audio/wave" | "audio/vnd.wave" => Some("audio/wav"),
-        "audio/mp3" => Some("audio/mpeg"),
-        "audio/x-m4a" | "audio/m4a" => Some("audio/mp4"),
-        "audio/opus" => Some("audio/ogg"),
-        // Chromium calls every .webm file video; the server checks the bytes.
-        "video/webm" => Some("audio/webm"),
-        "" => None,
-        other => TYPES.into_iter().find(|t| *t == other),
-    };
-    if by_type.is_some() || !browser.is_empty() {
-        return by_type;
-    }
-    let extension = name.rsplit_once('.')?.1.to_ascii_lowercase();
-    Some(match extension.as_str() {
-        "png" => "image/png",
-        "jpg" | "jpeg" => "image/jpeg",
-        "gif" => "image/gif",
-        "webp" => "image/webp",
-        "webm" => "audio/webm",
-        "ogg" | "oga" | "opus" => "audio/ogg",
-        "mp3" => "audio/mpeg",
-        "wav" => "audio/wav",
-        "m4a" => "audio/mp4",
-        "pdf" => "application/pdf",
-        "txt" => "text/plain",
-        _ => return None,
-    })
-}
 
 /// `532 B`, `1.4 KB`, `12 MB` (in the widget's language: `1,4 Ko`). No
 /// float formatting: it would cost the widget kilobytes of code.

@@ -47,8 +47,8 @@ impl Desk {
         let id = attachment.id.clone();
         tokio::task::spawn_blocking(move || attachments::write(&dir, &id, &bytes))
             .await
-            .map_err(|e| DeskError::Invalid(format!("storing the file: {e}")))?
-            .map_err(|e| DeskError::Invalid(e.to_string()))?;
+            .map_err(|e| DeskError::Internal(format!("storing the file: {e}")))?
+            .map_err(|e| DeskError::Internal(e.to_string()))?;
         let upload = Upload {
             attachment: attachment.clone(),
             conversation,

@@ -72,6 +72,9 @@ pub enum DeskError {
     Conflict(String),
     #[error("storage failed: {0}")]
     Store(#[from] StoreError),
+    /// Something on this side failed (the disk); nothing was stored.
+    #[error("{0}")]
+    Internal(String),
 }
 
 impl DeskError {
@@ -82,7 +85,7 @@ impl DeskError {
             Self::Unauthorized(_) => ErrorCode::Unauthorized,
             Self::NotFound(_) => ErrorCode::NotFound,
             Self::Conflict(_) => ErrorCode::Conflict,
-            Self::Store(_) => ErrorCode::Internal,
+            Self::Store(_) | Self::Internal(_) => ErrorCode::Internal,
         }
     }
 }

@@ -204,20 +204,40 @@ impl Store {
     }
 }
 
-/// For tests and benchmarks: creates the empty database `name` (lowercase
-/// letters, digits, `_`) on the PostgreSQL server `admin_url` reaches, and
-/// returns its URL.
-pub async fn create_postgres_database(admin_url: &str, name: &str) -> Result<String, StoreError> {
+/// For tests: the PostgreSQL server to make databases on
+/// (`BATON_TEST_DATABASE_URL`), or `None` when there is none — which fails
+/// instead when `BATON_REQUIRE_POSTGRES` is set (`cargo xtask test` sets
+/// both), so CI cannot skip the PostgreSQL tests silently.
+pub fn test_postgres() -> Option<String> {
+    let url = std::env::var("BATON_TEST_DATABASE_URL").ok();
+    assert!(
+        url.is_some() || std::env::var_os("BATON_REQUIRE_POSTGRES").is_none(),
+        "BATON_REQUIRE_POSTGRES is set but BATON_TEST_DATABASE_URL is not"
+    );
+    url
+}
+
+/// For tests and benchmarks: creates a new, empty database named
+/// `<prefix>_<random>` (`prefix`: lowercase letters, digits, `_`) on the
+/// PostgreSQL server `admin_url` reaches, and returns its URL.
+pub async fn create_postgres_database(admin_url: &str, prefix: &str) -> Result<String, StoreError> {
     use sqlx::Connection;
-    if name.is_empty()
-        || !name
+    if prefix.is_empty()
+        || !prefix
             .bytes()
             .all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'_')
     {
         return Err(StoreError::Url(format!(
-            "{name:?}: not a database name for tests"
+            "{prefix:?}: not a database name for tests"
         )));
     }
+    let random: String = crate::secret::new_token()
+        .bytes()
+        .filter(u8::is_ascii_alphanumeric)
+        .map(|b| b.to_ascii_lowercase() as char)
+        .take(16)
+        .collect();
+    let name = format!("{prefix}_{random}");
     let mut admin = sqlx::PgConnection::connect(admin_url).await?;
     admin
         .execute(format!("CREATE DATABASE {name}").as_str())

@@ -53,6 +53,7 @@ impl From<DeskError> for AppError {
                 Self::BadRequest(e.to_string())
             }
             DeskError::Store(e) => Self::Internal(e.to_string()),
+            DeskError::Internal(message) => Self::Internal(message),
         }
     }
 }

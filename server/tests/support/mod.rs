@@ -38,11 +38,7 @@ async fn database_for(db: &Path) -> String {
     }
     let admin = std::env::var("BATON_TEST_DATABASE_URL")
         .expect("BATON_TEST_BACKEND=postgres needs BATON_TEST_DATABASE_URL");
-    let token = baton::secret::new_token()
-        .to_lowercase()
-        .replace(['-', '_'], "");
-    let name = format!("baton_t{}", &token[..16]);
-    let url = baton::store::create_postgres_database(&admin, &name)
+    let url = baton::store::create_postgres_database(&admin, "baton_t")
         .await
         .expect("a fresh PostgreSQL database");
     MADE.lock().unwrap().insert(db.to_path_buf(), url.clone());
