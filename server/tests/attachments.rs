@@ -46,6 +46,20 @@ async fn post(
     request.send().await.unwrap()
 }
 
+/// Shares an upload in the visitor's conversation (answered later).
+async fn attach(
+    visitor: &mut support::Client<VisitorRequest, VisitorUpdate>,
+    client_id: &str,
+    upload: &str,
+) {
+    visitor
+        .send(&VisitorRequest::Attach {
+            client_id: client_id.into(),
+            upload: upload.into(),
+        })
+        .await;
+}
+
 async fn visitor_upload(server: &TestServer, token: &str, upload: &Upload<'_>) -> Attachment {
     let response = post(server, upload, &[("x-baton-token", token)]).await;
     assert_eq!(response.status(), 200, "{:?}", response.text().await);
@@ -206,12 +220,7 @@ async fn a_voice_message_hands_off_by_rule_and_an_image_on_confidence() {
         },
     )
     .await;
-    visitor
-        .send(&VisitorRequest::Attach {
-            client_id: "img".into(),
-            upload: photo.id.clone(),
-        })
-        .await;
+    attach(&mut visitor, "img", &photo.id).await;
     let shared = visitor
         .event_where(|b| matches!(b, EventBody::VisitorAttachment { .. }))
         .await;
@@ -246,12 +255,7 @@ async fn a_voice_message_hands_off_by_rule_and_an_image_on_confidence() {
         .await;
 
     // A retry is stored once.
-    visitor
-        .send(&VisitorRequest::Attach {
-            client_id: "img".into(),
-            upload: photo.id.clone(),
-        })
-        .await;
+    attach(&mut visitor, "img", &photo.id).await;
     let seq = visitor
         .until(|u| match u {
             VisitorUpdate::Ack { client_id, seq } if client_id == "img" => Some(seq),
@@ -271,12 +275,7 @@ async fn a_voice_message_hands_off_by_rule_and_an_image_on_confidence() {
         },
     )
     .await;
-    visitor
-        .send(&VisitorRequest::Attach {
-            client_id: "voice".into(),
-            upload: voice.id,
-        })
-        .await;
+    attach(&mut visitor, "voice", &voice.id).await;
     visitor
         .event_where(|b| matches!(b, EventBody::HandoffStarted { .. }))
         .await;
@@ -313,12 +312,7 @@ async fn uploads_are_shared_only_by_who_made_them_where_they_belong() {
     .await;
 
     // Another visitor cannot share it.
-    other
-        .send(&VisitorRequest::Attach {
-            client_id: "steal".into(),
-            upload: mine.id.clone(),
-        })
-        .await;
+    attach(&mut other, "steal", &mine.id).await;
     let (code, message) = other.error().await;
     assert_eq!(code, ErrorCode::Invalid, "{message}");
     assert!(support::full_log(&server, &other_token).await.is_empty());
@@ -460,12 +454,7 @@ async fn the_button_during_a_turn_is_answered() {
         )
         .await;
         // No waiting in between: the turn for the photo is under way.
-        visitor
-            .send(&VisitorRequest::Attach {
-                client_id: "p".into(),
-                upload: photo.id,
-            })
-            .await;
+        attach(&mut visitor, "p", &photo.id).await;
         visitor
             .send(&VisitorRequest::RequestHuman {
                 client_id: "h".into(),
