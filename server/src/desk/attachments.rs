@@ -119,7 +119,7 @@ impl Desk {
                 HandoffWrite::None,
             )
             .await?;
-        super::Posted::from(appended, id)
+        super::Posted::stored(appended, id)
     }
 
     /// The agent holding the conversation shares their upload.

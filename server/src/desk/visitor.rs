@@ -49,7 +49,7 @@ pub struct Posted {
 
 impl Posted {
     /// What appending a visitor's message to conversation `id` came to.
-    pub(super) fn from(appended: Appended, id: ConversationId) -> Result<Self, DeskError> {
+    pub(super) fn stored(appended: Appended, id: ConversationId) -> Result<Self, DeskError> {
         match appended {
             Appended::Stored(events) => Ok(Self {
                 seq: events[0].seq,
@@ -144,7 +144,7 @@ impl Desk {
                 HandoffWrite::None,
             )
             .await?;
-        Posted::from(appended, id)
+        Posted::stored(appended, id)
     }
 
     /// The "Talk to a human" button: one action, never an argument. Returns
