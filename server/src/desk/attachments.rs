@@ -61,16 +61,20 @@ impl Desk {
         Ok(attachment)
     }
 
-    /// An upload and its bytes, for serving.
-    pub async fn read_upload(&self, id: &str) -> Result<Option<(Attachment, Vec<u8>)>, DeskError> {
+    /// An upload and its open file, for serving (streamed, not read
+    /// whole into memory).
+    pub async fn read_upload(
+        &self,
+        id: &str,
+    ) -> Result<Option<(Attachment, tokio::fs::File)>, DeskError> {
         let Some(path) = attachments::path(&self.inner.attachments.dir, id) else {
             return Ok(None);
         };
         let Some(upload) = self.inner.store.upload(id).await? else {
             return Ok(None);
         };
-        match tokio::fs::read(&path).await {
-            Ok(bytes) => Ok(Some((upload.attachment, bytes))),
+        match tokio::fs::File::open(&path).await {
+            Ok(file) => Ok(Some((upload.attachment, file))),
             Err(e) => {
                 tracing::error!(id, %e, "an attachment's file is missing");
                 Ok(None)

@@ -24,6 +24,7 @@ use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use axum_extra::extract::CookieJar;
 use baton_shared::{Attachment, ConversationId};
+use tokio_util::io::ReaderStream;
 
 use super::AppState;
 use super::http::{AppError, signed_in_agent};
@@ -95,7 +96,7 @@ pub async fn download(
     State(state): State<AppState>,
     Path(id): Path<String>,
 ) -> Result<Response, AppError> {
-    let Some((attachment, bytes)) = state.desk.read_upload(&id).await? else {
+    let Some((attachment, file)) = state.desk.read_upload(&id).await? else {
         return Ok((
             StatusCode::NOT_FOUND,
             Json(serde_json::json!({"error": "no such file"})),
@@ -111,7 +112,7 @@ pub async fn download(
         if inline { "inline" } else { "attachment" },
         attachments::percent_encode(&attachment.name)
     );
-    let mut response = Response::new(Body::from(bytes));
+    let mut response = Response::new(Body::from_stream(ReaderStream::new(file)));
     let headers = response.headers_mut();
     let set = |headers: &mut HeaderMap, name: header::HeaderName, value: &str| {
         if let Ok(value) = HeaderValue::from_str(value) {
@@ -119,6 +120,11 @@ pub async fn download(
         }
     };
     set(headers, header::CONTENT_TYPE, &attachment.content_type);
+    set(
+        headers,
+        header::CONTENT_LENGTH,
+        &attachment.size.to_string(),
+    );
     set(headers, header::CONTENT_DISPOSITION, &disposition);
     set(headers, header::X_CONTENT_TYPE_OPTIONS, "nosniff");
     set(
