@@ -170,7 +170,18 @@ impl Driver {
 
     /// A fresh headless Chromium window of `width`×`height`.
     pub async fn browser(&self, width: u32, height: u32) -> Browser {
-        self.launch(width, height, None).await
+        self.launch(width, height, None, &[]).await
+    }
+
+    /// A fresh headless Chromium whose microphone is Chromium's fake device
+    /// (a generated tone, through the real `getUserMedia` and
+    /// `MediaRecorder`), granted without asking.
+    pub async fn browser_with_microphone(&self, width: u32, height: u32) -> Browser {
+        let microphone = [
+            "--use-fake-device-for-media-stream",
+            "--use-fake-ui-for-media-stream",
+        ];
+        self.launch(width, height, None, &microphone).await
     }
 
     /// A fresh headless Chromium emulating a phone whose screen is
@@ -180,12 +191,19 @@ impl Driver {
         let metrics = serde_json::json!({
             "deviceMetrics": { "width": width, "height": height, "pixelRatio": 2, "touch": true }
         });
-        self.launch(width.max(500), height, Some(metrics)).await
+        self.launch(width.max(500), height, Some(metrics), &[])
+            .await
     }
 
-    async fn launch(&self, width: u32, height: u32, mobile: Option<serde_json::Value>) -> Browser {
+    async fn launch(
+        &self,
+        width: u32,
+        height: u32,
+        mobile: Option<serde_json::Value>,
+        extra: &[&str],
+    ) -> Browser {
         let profile = tempfile::tempdir().unwrap();
-        let args = [
+        let mut args: Vec<String> = [
             "--headless=new",
             "--no-sandbox",
             "--disable-gpu",
@@ -195,9 +213,14 @@ impl Driver {
             "--disable-sync",
             "--disable-quic",
             "--no-first-run",
-            &format!("--window-size={width},{height}"),
-            &format!("--user-data-dir={}", profile.path().display()),
-        ];
+        ]
+        .map(String::from)
+        .into();
+        args.extend([
+            format!("--window-size={width},{height}"),
+            format!("--user-data-dir={}", profile.path().display()),
+        ]);
+        args.extend(extra.iter().map(|a| a.to_string()));
         let mut capabilities = serde_json::Map::new();
         let mut options = serde_json::json!({ "binary": chromium(), "args": args });
         if let Some(mobile) = mobile {

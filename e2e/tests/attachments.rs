@@ -341,3 +341,73 @@ fn wav(seconds: f32) -> Vec<u8> {
     }
     wav
 }
+
+/// A voice message recorded in the browser: Chromium's fake microphone
+/// feeds a real `getUserMedia` stream to a real `MediaRecorder`. The mic
+/// button records (pressed, the status line says so), a second press sends
+/// the recording, which plays in the transcript, arrives as WebM audio, and
+/// hands the conversation to a person by the policy's attachment rule.
+#[tokio::test]
+async fn a_voice_message_recorded_in_the_browser_is_sent_and_hands_off() {
+    let server = Server::start_with(|config| config.limits.frames_per_second = 0).await;
+    let driver = Driver::start().await;
+    let visitor = driver.browser_with_microphone(1280, 900).await;
+    visitor.open_widget(&server.url("/")).await;
+    ready_to_attach(&visitor).await;
+
+    let mic = visitor.widget("[data-baton=record]").await;
+    assert!(mic.is_displayed().await.unwrap(), "recording is offered");
+    assert_eq!(
+        mic.attr("aria-label").await.unwrap().as_deref(),
+        Some("Record a voice message")
+    );
+    mic.click().await.unwrap();
+    eventually("the mic button to show it records", || async {
+        (mic.attr("aria-pressed").await.ok()?.as_deref() == Some("true")).then_some(())
+    })
+    .await;
+    visitor
+        .widget_text_until("[data-baton=status]", "the status line to say so", |t| {
+            t.contains("Recording")
+        })
+        .await;
+    mic.click().await.unwrap();
+
+    let player = "[data-baton=message][data-author=visitor][data-seq] audio[data-baton=audio]";
+    visitor.widget(player).await;
+    assert_eq!(
+        mic.attr("aria-pressed").await.unwrap().as_deref(),
+        Some("false"),
+        "no longer recording"
+    );
+    visitor
+        .widget_text_until("[data-baton=human]", "a person on the way", |t| {
+            t.contains("on the way")
+        })
+        .await;
+
+    let cookie = login(&server.url("")).await;
+    let agent_url = format!("ws://{}/ws/agent", server.addr);
+    let logs = read_all_logs(&agent_url, &cookie).await;
+    let (&id, log) = logs.iter().next().expect("the conversation");
+    let recorded: Vec<_> = log
+        .iter()
+        .filter_map(|e| match &e.body {
+            EventBody::VisitorAttachment { attachment, .. } => Some(attachment.clone()),
+            _ => None,
+        })
+        .collect();
+    assert_eq!(recorded.len(), 1, "{log:?}");
+    assert_eq!(
+        (recorded[0].name.as_str(), recorded[0].content_type.as_str()),
+        ("voice-message.webm", "audio/webm")
+    );
+    assert!(recorded[0].size > 0);
+    let brief = brief(&agent_url, &cookie, id).await;
+    assert_eq!(
+        (brief.mechanism, brief.rule.as_deref()),
+        (Mechanism::Rule, Some("attachment")),
+        "{brief:?}"
+    );
+    visitor.close().await;
+}

@@ -6,6 +6,12 @@
 //! announcement of what arrives. Shared files show as a thumbnail (images),
 //! a player (audio) or a link with the name and size (anything else).
 //!
+//! The panel's frame is `view!`s. What inside it comes and goes (the lines,
+//! the draft, the typing indicator, the rating prompt, shared files, the
+//! announcement) is drawn with plain DOM calls from effects: each `view!`
+//! shape costs the visitor kilobytes of generic code, and the widget has a
+//! download budget (README, "Size"; `cargo xtask size`).
+//!
 //! The `data-baton` attributes are a contract with the end-to-end tests and
 //! with host pages that script the widget: keep them. All text goes into text
 //! nodes, never into HTML, so whatever people type shows literally.
@@ -15,6 +21,7 @@ use baton_shared::protocol::DEFAULT_MAX_TEXT_CHARS;
 use leptos::ev::KeyboardEvent;
 use leptos::html;
 use leptos::prelude::*;
+use wasm_bindgen::closure::Closure;
 use wasm_bindgen::{JsCast, UnwrapThrowExt};
 use web_sys::HtmlInputElement;
 
@@ -26,8 +33,8 @@ use crate::transcript::{Author, Line, THANKS};
 use crate::upload;
 
 /// The panel's CSS. It lives inside the shadow root, so the host page's CSS
-/// cannot reach it and it cannot leak out.
-const STYLE: &str = include_str!("style.css");
+/// cannot reach it and it cannot leak out. Minified by `build.rs`.
+const STYLE: &str = include_str!(concat!(env!("OUT_DIR"), "/style.css"));
 
 /// `DEFAULT_MAX_TEXT_CHARS` as an attribute value, without formatting code.
 const MAX_TEXT: &str = "4000";
@@ -97,25 +104,34 @@ fn author_name(line: &Line, config: &Config) -> String {
 #[component]
 fn Announcer(chat: Chat, t: &'static Strings) -> impl IntoView {
     let config = chat.config.get_untracked();
-    let said = Memo::new(move |_| {
-        let seq = chat.news.get()?;
-        let line = chat.session.with_untracked(|s| {
-            s.transcript
-                .lines()
-                .into_iter()
-                .find(|l| l.seq == Some(seq))
-        })?;
-        Some(match line.author {
-            Author::Visitor => return None,
-            Author::Notice => line_text(&line, t),
-            _ => [author_name(&line, &config).as_str(), ": ", &line.text].concat(),
-        })
+    let region = NodeRef::<html::Div>::new();
+    // Written straight into the live region (no memo or reactive text:
+    // code the visitor would download for one line of text). Not on the
+    // first run: a widget drawn again (`Baton('set', …)`) says nothing new.
+    Effect::new(move |ran: Option<bool>| {
+        let seq = chat.news.get();
+        if ran.is_none() {
+            return true;
+        }
+        let said = seq.and_then(|seq| {
+            let line = chat.session.with_untracked(|s| {
+                s.transcript
+                    .lines()
+                    .into_iter()
+                    .find(|l| l.seq == Some(seq))
+            })?;
+            Some(match line.author {
+                Author::Visitor => return None,
+                Author::Notice => line_text(&line, t),
+                _ => [author_name(&line, &config).as_str(), ": ", &line.text].concat(),
+            })
+        });
+        if let Some(region) = region.get_untracked() {
+            region.set_text_content(said.as_deref());
+        }
+        true
     });
-    view! {
-        <div class="sr" role="status" aria-live="polite" data-baton="announce">
-            {move || said.get()}
-        </div>
-    }
+    view! { <div class="sr" role="status" aria-live="polite" data-baton="announce" node_ref=region></div> }
 }
 
 #[component]
@@ -137,11 +153,9 @@ fn Header(chat: Chat, t: &'static Strings, config: Config) -> impl IntoView {
     let initial = {
         let name = name.clone();
         move || {
-            name()
-                .chars()
-                .next()
-                .map(|c| c.to_uppercase().collect::<String>())
-                .unwrap_or_default()
+            // Upper case by CSS (`.avatar`): Rust's case tables would cost
+            // the visitor 5 KB.
+            name().chars().next().map(String::from).unwrap_or_default()
         }
     };
     let role = move || match responder.get() {
@@ -172,11 +186,7 @@ fn Header(chat: Chat, t: &'static Strings, config: Config) -> impl IntoView {
                 data-baton="close"
                 aria-label=t.minimise
                 on:click=move |_| chat.minimise()
-            >
-                <svg viewBox="0 0 24 24" aria-hidden="true">
-                    <path d="M6 9l6 6 6-6" fill="none" stroke="currentColor" stroke-width="2" stroke-linecap="round"/>
-                </svg>
-            </button>
+            ></button>
         </div>
     }
 }
@@ -185,9 +195,10 @@ fn Header(chat: Chat, t: &'static Strings, config: Config) -> impl IntoView {
 fn Transcript(chat: Chat, t: &'static Strings, config: Config) -> impl IntoView {
     let lines = Memo::new(move |_| chat.session.with(Session::lines));
     let typing = Memo::new(move |_| chat.session.with(|s| s.typing().map(str::to_owned)));
+    // The answer streaming in: its text (whose it is is read when drawn).
     let draft = Memo::new(move |_| {
         chat.session
-            .with(|s| s.draft().map(|(n, t)| (n.to_owned(), t.to_owned())))
+            .with(|s| s.draft().map(|(_, text)| text.to_owned()))
     });
     let rating = Memo::new(move |_| chat.session.with(|s| s.rating_due()));
     let log = NodeRef::<html::Div>::new();
@@ -209,81 +220,179 @@ fn Transcript(chat: Chat, t: &'static Strings, config: Config) -> impl IntoView 
         .clone()
         .unwrap_or_else(|| t.greeting.to_owned());
     let own_name = config.name.clone();
+    let list = NodeRef::<html::Div>::new();
+    // The lines, kept in step with the transcript by key (a line's key
+    // changes whenever it must be drawn again: acknowledged, stored,
+    // refused, uploaded). An unchanged line keeps its element, so a voice
+    // message keeps playing. Plain DOM, as `message` says why.
+    Effect::new(move |drawn: Option<Vec<(String, web_sys::Element)>>| {
+        let mut old = drawn.unwrap_or_default();
+        let Some(parent) = list.get() else {
+            return old;
+        };
+        let mut next = Vec::new();
+        for line in lines.get() {
+            let key = line.key();
+            if let Some(at) = old.iter().position(|(k, _)| *k == key) {
+                // Lines passed over are gone (or moved: drawn again).
+                for (_, gone) in old.drain(..at) {
+                    gone.remove();
+                }
+                next.push(old.remove(0));
+            } else {
+                let element = message(&line, t, &config, chat);
+                let before = old.first().map(|(_, e)| web_sys::Node::from(e.clone()));
+                let _ = parent.insert_before(&element, before.as_ref());
+                next.push((key, element));
+            }
+        }
+        for (_, gone) in old {
+            gone.remove();
+        }
+        next
+    });
+    let tail = NodeRef::<html::Div>::new();
+    // After the lines: the answer streaming in, and who is typing. Drawn
+    // again whenever either changes; plain DOM, as `message` says why.
+    Effect::new(move |_| {
+        let (draft, typing) = (draft.get(), typing.get());
+        let Some(tail) = tail.get_untracked() else {
+            return;
+        };
+        tail.set_text_content(None);
+        if let Some(text) = draft {
+            let row = child(
+                &tail,
+                "div",
+                &[
+                    ("class", "msg assistant"),
+                    ("data-baton", "draft"),
+                    ("aria-hidden", "true"),
+                ],
+            );
+            let name = own_name.clone().or_else(|| {
+                chat.session
+                    .with_untracked(|s| s.draft().map(|(name, _)| name.to_owned()))
+            });
+            let name = name.unwrap_or_default();
+            child(&row, "div", &[("class", "author")]).set_text_content(Some(&name));
+            child(&row, "div", &[("class", "text")]).set_text_content(Some(&text));
+        }
+        if let Some(name) = typing {
+            let row = child(
+                &tail,
+                "div",
+                &[("class", "typing"), ("data-baton", "typing")],
+            );
+            let dots = child(&row, "span", &[("class", "dots"), ("aria-hidden", "true")]);
+            for _ in 0..3 {
+                child(&dots, "i", &[]);
+            }
+            child(&row, "span", &[]).set_text_content(Some(&[&name, t.is_typing].concat()));
+        }
+    });
+    let prompt = NodeRef::<html::Div>::new();
+    // The rating prompt, while a rating is due.
+    Effect::new(move |_| {
+        let due = rating.get();
+        let slot = prompt.get_untracked()?;
+        slot.set_text_content(None);
+        due.then(|| rating_prompt(&slot, chat, t))
+    });
     view! {
         // Arrivals are read out by the announcer: the log itself is quiet.
         // Focusable, so it scrolls with the keyboard.
         <div class="log" data-baton="transcript" role="log" aria-live="off" aria-label=t.chat tabindex="0" node_ref=log>
-            <Show when=move || lines.with(Vec::is_empty)>
+            {move || lines.with(Vec::is_empty).then(|| view! {
                 <p class="hint" data-baton="greeting">{greeting.clone()}</p>
-            </Show>
-            <For
-                each=move || lines.get()
-                key=Line::key
-                children=move |line| view! { <Message line t config=config.clone() chat/> }
-            />
-            {move || draft.get().map(|(name, text)| view! {
-                <div class="msg assistant" data-baton="draft" aria-hidden="true">
-                    <div class="author">{own_name.clone().unwrap_or(name)}</div>
-                    <div class="text">{text}</div>
-                </div>
             })}
-            {move || typing.get().map(|name| view! {
-                <div class="typing" data-baton="typing">
-                    <span class="dots" aria-hidden="true"><i></i><i></i><i></i></span>
-                    {name} {t.is_typing}
-                </div>
-            })}
-            {move || rating.get().then(|| view! { <RatingPrompt chat t/> })}
+            <div class="lines" node_ref=list></div>
+            <div class="lines" node_ref=tail></div>
+            <div class="lines" node_ref=prompt></div>
         </div>
     }
 }
 
-#[component]
-fn Message(line: Line, t: &'static Strings, config: Config, chat: Chat) -> impl IntoView {
+/// One line of the transcript, built with plain DOM calls: the same
+/// elements as a `view!` would make, without the kilobytes of generic code
+/// a keyed list of views costs the visitor. Text goes in as text only.
+fn message(line: &Line, t: &'static Strings, config: &Config, chat: Chat) -> web_sys::Element {
     let author = line.author;
-    let pending = line.is_pending().then_some("true");
-    let failed = line.failed.is_some().then_some("true");
+    let row = element(
+        "div",
+        &[
+            ("class", &["msg ", author.as_str()].concat()),
+            ("data-baton", "message"),
+            ("data-author", author.as_str()),
+        ],
+    );
+    if let Some(seq) = line.seq {
+        let _ = row.set_attribute("data-seq", &seq.to_string());
+    }
+    if line.is_pending() {
+        let _ = row.set_attribute("data-pending", "true");
+    }
+    if line.failed.is_some() {
+        let _ = row.set_attribute("data-failed", "true");
+    }
     let name = match author {
         Author::Notice => None,
         Author::Visitor => Some(("author sr", t.you.to_owned())),
-        _ => Some(("author", author_name(&line, &config))),
+        _ => Some(("author", author_name(line, config))),
     };
-    let seq = line.seq.map(|s| s.to_string());
-    let uploading = line.is_uploading() && line.is_pending();
-    // A file's line names it (for the announcer, and the console); the
-    // file itself shows instead.
-    let text = match line.attachment {
-        Some(_) => String::new(),
-        None => line_text(&line, t),
-    };
-    let file = line.attachment.map(|file| SharedFile {
-        url: (!file.id.is_empty()).then(|| chat.file_url(&file.path())),
-        file,
-        uploading,
-        t,
-    });
-    view! {
-        <div
-            class=["msg ", author.as_str()].concat()
-            data-baton="message"
-            data-author=author.as_str()
-            data-seq=seq
-            data-pending=pending
-            data-failed=failed
-        >
-            {name.map(|(class, name)| view! { <div class=class data-baton="author">{name}</div> })}
-            <div class="text" data-baton="text" use:shared_file=file>{text}</div>
-            {line.failed.map(|why| view! {
-                <div class="failed" data-baton="failed" role="alert">{t.not_sent} {why}</div>
-            })}
-        </div>
+    if let Some((class, name)) = name {
+        child(&row, "div", &[("class", class), ("data-baton", "author")])
+            .set_text_content(Some(&name));
     }
+    let body = child(&row, "div", &[("class", "text"), ("data-baton", "text")]);
+    match &line.attachment {
+        // A file's line names it (for the announcer, and the console); the
+        // file itself shows instead.
+        Some(file) => shared_file(
+            &body,
+            SharedFile {
+                url: (!file.id.is_empty()).then(|| chat.file_url(&file.path())),
+                file,
+                uploading: line.is_uploading() && line.is_pending(),
+                t,
+            },
+        ),
+        None => body.set_text_content(Some(&line_text(line, t))),
+    }
+    if let Some(why) = &line.failed {
+        child(
+            &row,
+            "div",
+            &[
+                ("class", "failed"),
+                ("data-baton", "failed"),
+                ("role", "alert"),
+            ],
+        )
+        .set_text_content(Some(&[t.not_sent, why].concat()));
+    }
+    row
+}
+
+/// A new element with these attributes.
+fn element(tag: &str, attributes: &[(&str, &str)]) -> web_sys::Element {
+    let element = document().create_element(tag).unwrap_throw();
+    for (key, value) in attributes {
+        let _ = element.set_attribute(key, value);
+    }
+    element
+}
+
+/// A new element with these attributes, added at the end of `parent`.
+fn child(parent: &web_sys::Element, tag: &str, attributes: &[(&str, &str)]) -> web_sys::Element {
+    let element = element(tag, attributes);
+    let _ = parent.append_child(&element);
+    element
 }
 
 /// What [`shared_file`] draws.
-#[derive(Clone)]
-struct SharedFile {
-    file: Attachment,
+struct SharedFile<'a> {
+    file: &'a Attachment,
     /// Where the server serves it; `None` while it uploads.
     url: Option<String>,
     uploading: bool,
@@ -296,17 +405,13 @@ struct SharedFile {
 /// the name and size, saying so. One shape for all, told apart by CSS
 /// (`data-kind`, the link's class). Built with plain DOM calls, not a view:
 /// a view's code costs the visitor kilobytes. Text goes in as text only.
-fn shared_file(body: web_sys::Element, file: Option<SharedFile>) {
-    let Some(SharedFile {
+fn shared_file(body: &web_sys::Element, shared: SharedFile) {
+    let SharedFile {
         file,
         url,
         uploading,
         t,
-    }) = file
-    else {
-        return;
-    };
-    let body = &body;
+    } = shared;
     let (kind, class) = match (file.is_image(), file.is_audio(), url.is_some()) {
         (true, _, true) => ("image", "thumb"),
         // The player says it all.
@@ -316,14 +421,6 @@ fn shared_file(body: web_sys::Element, file: Option<SharedFile>) {
         _ => ("file", "file"),
     };
     let name = file.name.as_str();
-    let add = |parent: &web_sys::Element, tag: &str, attributes: &[(&str, &str)]| {
-        let element = document().create_element(tag).unwrap_throw();
-        for (key, value) in attributes {
-            let _ = element.set_attribute(key, value);
-        }
-        let _ = parent.append_child(&element);
-        element
-    };
     for (key, value) in [
         ("class", "att"),
         ("data-baton", "attachment"),
@@ -333,7 +430,7 @@ fn shared_file(body: web_sys::Element, file: Option<SharedFile>) {
     }
     let url = url.as_deref();
     if let (Some(url), "audio") = (url, kind) {
-        add(
+        child(
             body,
             "audio",
             &[
@@ -345,7 +442,7 @@ fn shared_file(body: web_sys::Element, file: Option<SharedFile>) {
             ],
         );
     }
-    let link = add(
+    let link = child(
         body,
         "a",
         &[
@@ -358,60 +455,92 @@ fn shared_file(body: web_sys::Element, file: Option<SharedFile>) {
         let _ = link.set_attribute("href", url);
         let _ = link.set_attribute("target", "_blank");
         if kind == "image" {
-            add(
+            child(
                 &link,
                 "img",
                 &[("src", url), ("alt", name), ("data-baton", "thumbnail")],
             );
         }
     }
-    add(&link, "span", &[("class", "fname")]).set_text_content(Some(name));
+    child(&link, "span", &[("class", "fname")]).set_text_content(Some(name));
     let mut size = files::human_size(file.size, t);
     if uploading {
         size = [size.as_str(), " · ", t.uploading].concat();
     }
-    add(&link, "span", &[("class", "fsize")]).set_text_content(Some(&size));
+    child(&link, "span", &[("class", "fsize")]).set_text_content(Some(&size));
 }
 
 /// After the team closes: one click on a thumb rates, with the comment
-/// above it if the visitor wrote one.
-#[component]
-fn RatingPrompt(chat: Chat, t: &'static Strings) -> impl IntoView {
-    let comment = NodeRef::<html::Textarea>::new();
-    let rate = move |rating| {
-        let text = comment
-            .get_untracked()
-            .map(|c| c.value())
-            .unwrap_or_default();
-        chat.rate(rating, &text);
-    };
-    view! {
-        <div class="rating" data-baton="rating" role="group" aria-label=t.rate_group>
-            <p class="q">{t.rate_question}</p>
-            <textarea
-                data-baton="rate-comment"
-                rows="1"
-                placeholder=t.comment_placeholder
-                aria-label=t.comment
-                maxlength=MAX_TEXT
-                node_ref=comment
-            ></textarea>
-            <div class="thumbs">
-                // The thumbs are CSS icons (style.css): no emoji, no code.
-                <button type="button" data-baton="rate-good" on:click=move |_| rate(Rating::Good)>
-                    {t.good}
-                </button>
-                <button type="button" class="bad" data-baton="rate-bad" on:click=move |_| rate(Rating::Bad)>
-                    {t.bad}
-                </button>
-            </div>
-        </div>
+/// above it if the visitor wrote one. Drawn into `slot` (plain DOM, as
+/// `message` says why); the returned listener must live as long as it.
+fn rating_prompt(
+    slot: &web_sys::Element,
+    chat: Chat,
+    t: &'static Strings,
+) -> Closure<dyn FnMut(web_sys::Event)> {
+    let prompt = child(
+        slot,
+        "div",
+        &[
+            ("class", "rating"),
+            ("data-baton", "rating"),
+            ("role", "group"),
+            ("aria-label", t.rate_group),
+        ],
+    );
+    child(&prompt, "p", &[("class", "q")]).set_text_content(Some(t.rate_question));
+    let comment = child(
+        &prompt,
+        "textarea",
+        &[
+            ("data-baton", "rate-comment"),
+            ("rows", "1"),
+            ("placeholder", t.comment_placeholder),
+            ("aria-label", t.comment),
+            ("maxlength", MAX_TEXT),
+        ],
+    );
+    // The thumbs are CSS icons (style.css): no emoji, no code.
+    let thumbs = child(&prompt, "div", &[("class", "thumbs")]);
+    for (class, key, label) in [("good", "rate-good", t.good), ("bad", "rate-bad", t.bad)] {
+        child(
+            &thumbs,
+            "button",
+            &[("type", "button"), ("class", class), ("data-baton", key)],
+        )
+        .set_text_content(Some(label));
     }
+    let on_click = Closure::<dyn FnMut(web_sys::Event)>::new(move |ev: web_sys::Event| {
+        let rating = match event_target::<web_sys::Element>(&ev)
+            .get_attribute("data-baton")
+            .as_deref()
+        {
+            Some("rate-good") => Rating::Good,
+            Some("rate-bad") => Rating::Bad,
+            _ => return,
+        };
+        let text = comment
+            .unchecked_ref::<web_sys::HtmlTextAreaElement>()
+            .value();
+        chat.rate(rating, &text);
+    });
+    let _ = thumbs.add_event_listener_with_callback("click", on_click.as_ref().unchecked_ref());
+    on_click
 }
 
 #[component]
 fn Footer(chat: Chat, t: &'static Strings) -> impl IntoView {
-    let status = Memo::new(move |_| chat.session.with(|s| s.status()));
+    // What the status line says, if anything.
+    let status = Memo::new(move |_| {
+        chat.session
+            .with(|s| s.status())
+            .map(|status| match status {
+                Status::Connecting => t.connecting.to_owned(),
+                Status::Reconnecting => t.reconnecting.to_owned(),
+                Status::Recording => t.recording.to_owned(),
+                Status::Problem(why) => why,
+            })
+    });
     let human = Memo::new(move |_| chat.session.with(|s| s.human_button()));
     let draft = RwSignal::new(String::new());
     let can_attach = Memo::new(move |_| chat.session.with(Session::has_token));
@@ -444,13 +573,7 @@ fn Footer(chat: Chat, t: &'static Strings) -> impl IntoView {
     };
     view! {
         <div class="status" data-baton="status" role="status" hidden=move || status.with(Option::is_none)>
-            {move || match status.get() {
-                Some(Status::Connecting) => t.connecting.to_owned(),
-                Some(Status::Reconnecting) => t.reconnecting.to_owned(),
-                Some(Status::Recording) => t.recording.to_owned(),
-                Some(Status::Problem(why)) => why,
-                None => String::new(),
-            }}
+            {move || status.get().unwrap_or_default()}
         </div>
         <div class="actions">
             <button
@@ -527,11 +650,7 @@ fn Footer(chat: Chat, t: &'static Strings) -> impl IntoView {
                 aria-label=t.send
                 disabled=move || draft.with(|d| d.trim().is_empty())
                 on:click=move |_| send()
-            >
-                <svg viewBox="0 0 24 24" aria-hidden="true">
-                    <path d="M4 12l16-8-6 16-2.5-6.5z" fill="currentColor"/>
-                </svg>
-            </button>
+            ></button>
         </div>
     }
 }
