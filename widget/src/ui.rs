@@ -193,7 +193,6 @@ fn Header(chat: Chat, t: &'static Strings, config: Config) -> impl IntoView {
 
 #[component]
 fn Transcript(chat: Chat, t: &'static Strings, config: Config) -> impl IntoView {
-    let lines = Memo::new(move |_| chat.session.with(Session::lines));
     let typing = Memo::new(move |_| chat.session.with(|s| s.typing().map(str::to_owned)));
     // The answer streaming in: its text (whose it is is read when drawn).
     let draft = Memo::new(move |_| {
@@ -202,18 +201,11 @@ fn Transcript(chat: Chat, t: &'static Strings, config: Config) -> impl IntoView 
     });
     let rating = Memo::new(move |_| chat.session.with(|s| s.rating_due()));
     let log = NodeRef::<html::Div>::new();
-    // Keep the newest line in view, after the list has been redrawn.
+    // The newest line stays in view: on opening, and whenever the effects
+    // below draw something.
     Effect::new(move |_| {
-        lines.track();
-        typing.track();
-        draft.track();
-        rating.track();
         chat.open.track();
-        request_animation_frame(move || {
-            if let Some(el) = log.get_untracked() {
-                el.set_scroll_top(el.scroll_height());
-            }
-        });
+        scroll_to_end(log);
     });
     let greeting = config
         .greeting
@@ -221,22 +213,44 @@ fn Transcript(chat: Chat, t: &'static Strings, config: Config) -> impl IntoView 
         .unwrap_or_else(|| t.greeting.to_owned());
     let own_name = config.name.clone();
     let list = NodeRef::<html::Div>::new();
-    // The lines, kept in step with the transcript by key (a line's key
+    // The lines, kept in step with the session by key (a line's key
     // changes whenever it must be drawn again: acknowledged, stored,
-    // refused, uploaded). An unchanged line keeps its element, so a voice
-    // message keeps playing. Plain DOM, as `message` says why.
+    // refused, uploaded); before the first, the greeting. It runs on every
+    // change to the session, as a memo of the lines would, and touches the
+    // page only where a key changed: an unchanged line keeps its element,
+    // so a voice message keeps playing. Plain DOM, as `message` says why.
     Effect::new(move |drawn: Option<Vec<(String, web_sys::Element)>>| {
+        let lines = chat.session.with(Session::lines);
         let mut old = drawn.unwrap_or_default();
         let Some(parent) = list.get() else {
             return old;
         };
+        if lines.is_empty() {
+            if old.is_empty() && parent.child_element_count() > 0 {
+                return old;
+            }
+            parent.set_text_content(None);
+            child(
+                &parent,
+                "p",
+                &[("class", "hint"), ("data-baton", "greeting")],
+            )
+            .set_text_content(Some(&greeting));
+            return Vec::new();
+        }
+        if old.is_empty() {
+            // The greeting goes.
+            parent.set_text_content(None);
+        }
+        let mut changed = false;
         let mut next = Vec::new();
-        for line in lines.get() {
+        for line in lines {
             let key = line.key();
             if let Some(at) = old.iter().position(|(k, _)| *k == key) {
                 // Lines passed over are gone (or moved: drawn again).
                 for (_, gone) in old.drain(..at) {
                     gone.remove();
+                    changed = true;
                 }
                 next.push(old.remove(0));
             } else {
@@ -244,10 +258,15 @@ fn Transcript(chat: Chat, t: &'static Strings, config: Config) -> impl IntoView 
                 let before = old.first().map(|(_, e)| web_sys::Node::from(e.clone()));
                 let _ = parent.insert_before(&element, before.as_ref());
                 next.push((key, element));
+                changed = true;
             }
         }
         for (_, gone) in old {
             gone.remove();
+            changed = true;
+        }
+        if changed {
+            scroll_to_end(log);
         }
         next
     });
@@ -290,6 +309,7 @@ fn Transcript(chat: Chat, t: &'static Strings, config: Config) -> impl IntoView 
             }
             child(&row, "span", &[]).set_text_content(Some(&[&name, t.is_typing].concat()));
         }
+        scroll_to_end(log);
     });
     let prompt = NodeRef::<html::Div>::new();
     // The rating prompt, while a rating is due.
@@ -297,15 +317,13 @@ fn Transcript(chat: Chat, t: &'static Strings, config: Config) -> impl IntoView 
         let due = rating.get();
         let slot = prompt.get_untracked()?;
         slot.set_text_content(None);
+        scroll_to_end(log);
         due.then(|| rating_prompt(&slot, chat, t))
     });
     view! {
         // Arrivals are read out by the announcer: the log itself is quiet.
         // Focusable, so it scrolls with the keyboard.
         <div class="log" data-baton="transcript" role="log" aria-live="off" aria-label=t.chat tabindex="0" node_ref=log>
-            {move || lines.with(Vec::is_empty).then(|| view! {
-                <p class="hint" data-baton="greeting">{greeting.clone()}</p>
-            })}
             <div class="lines" node_ref=list></div>
             <div class="lines" node_ref=tail></div>
             <div class="lines" node_ref=prompt></div>
@@ -372,6 +390,16 @@ fn message(line: &Line, t: &'static Strings, config: &Config, chat: Chat) -> web
         .set_text_content(Some(&[t.not_sent, why].concat()));
     }
     row
+}
+
+/// Scrolls the log to its end once the browser has laid out what was just
+/// drawn.
+fn scroll_to_end(log: NodeRef<html::Div>) {
+    request_animation_frame(move || {
+        if let Some(el) = log.get_untracked() {
+            el.set_scroll_top(el.scroll_height());
+        }
+    });
 }
 
 /// A new element with these attributes.

@@ -964,3 +964,44 @@ async fn a_file_shows_while_it_uploads_and_says_why_it_was_not_sent() {
         Some("/api/uploads/r1")
     );
 }
+
+/// Whether the log shows its end (within a pixel).
+fn at_end(log: &HtmlElement) -> bool {
+    (log.scroll_top() + log.client_height() - log.scroll_height()).abs() <= 1
+}
+
+#[wasm_bindgen_test]
+async fn the_newest_line_stays_in_view() {
+    let page = Page::live().await;
+    let answer = |seq: u64| EventBody::Assistant {
+        name: "Nora".into(),
+        text: ["Answer number ", &seq.to_string()].concat(),
+        articles: vec![],
+        confidence: None,
+    };
+    for seq in 1..=30 {
+        page.event(seq, answer(seq));
+    }
+    settle().await;
+    let log: HtmlElement = page.find("[data-baton=transcript]");
+    assert!(
+        log.scroll_height() > log.client_height() + 100,
+        "the log overflows"
+    );
+    assert!(at_end(&log), "the newest line is in view");
+
+    // The visitor scrolls back to read; what arrives next brings them
+    // back to the end: a line, then a draft streaming in.
+    log.set_scroll_top(0);
+    page.event(31, answer(31));
+    settle().await;
+    assert!(at_end(&log), "a new line is in view");
+    log.set_scroll_top(0);
+    page.server(VisitorUpdate::Draft {
+        name: "Nora".into(),
+        text: "Checking your order".into(),
+    });
+    settle().await;
+    assert!(page.exists("[data-baton=draft]"));
+    assert!(at_end(&log), "the draft is in view");
+}
