@@ -604,6 +604,7 @@ mod tests {
                 identity: None,
                 visitor_read: 0,
                 verdict: None,
+                metadata: Default::default(),
             },
         }
     }

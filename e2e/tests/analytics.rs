@@ -28,6 +28,7 @@ async fn visitor(server: &Server) -> Visitor {
             last_seq: 0,
             page: Some("https://shop.example/".into()),
             identity: None,
+            metadata: Default::default(),
         })
         .await
         .unwrap();

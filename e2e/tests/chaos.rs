@@ -256,6 +256,7 @@ async fn run_visitor(
             last_seq: last_seq(&me.view),
             page: None,
             identity: None,
+            metadata: Default::default(),
         };
         if socket.send(&hello).await.is_err() {
             continue;

@@ -57,6 +57,7 @@ async fn the_agent_sees_the_visitors_photo_and_shares_a_file_back() {
             last_seq: 0,
             page: Some("https://shop.example/orders/1042".into()),
             identity: None,
+            metadata: Default::default(),
         })
         .await
         .unwrap();

@@ -91,6 +91,7 @@ async fn visitor_on(node: &ChildServer) -> Visitor {
             last_seq: 0,
             page: Some("/two-nodes".into()),
             identity: None,
+            metadata: Default::default(),
         })
         .await
         .unwrap();

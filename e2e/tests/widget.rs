@@ -407,8 +407,8 @@ async fn the_page_drives_the_widget_through_its_js_api() {
         heard().await
     );
 
-    // The agent sees the page the site named and who the visitor is; the
-    // page hears the agent join and the reply.
+    // The agent sees the page the site named, who the visitor is and what
+    // the page said about them; the page hears the agent join and the reply.
     let agent = driver.browser(1400, 900).await;
     agent
         .sign_in(&server, "demo@baton.local", "baton-demo")
@@ -436,6 +436,17 @@ async fn the_page_drives_the_widget_through_its_js_api() {
     assert!(
         body.contains("Checkout, step 2"),
         "the page the site named: {body}"
+    );
+    let context = agent
+        .page("[data-console=metadata]")
+        .await
+        .text()
+        .await
+        .unwrap();
+    assert_eq!(
+        context.lines().collect::<Vec<_>>(),
+        ["plan: pro", "seats: 3"],
+        "the page's metadata, name by name"
     );
     agent
         .page("[data-console=claim]")

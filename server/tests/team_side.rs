@@ -45,6 +45,7 @@ async fn hello_as(
             last_seq: 0,
             page: None,
             identity,
+            metadata: Default::default(),
         })
         .await;
     let welcome = visitor.next().await;
@@ -511,6 +512,7 @@ async fn a_new_identity_on_reconnect_reaches_watching_agents() {
             last_seq: 0,
             page: None,
             identity: Some(valid),
+            metadata: Default::default(),
         })
         .await;
     // Both the open conversation and the queue show it, in either order.
@@ -526,6 +528,73 @@ async fn a_new_identity_on_reconnect_reaches_watching_agents() {
     }
     assert!(detail.unwrap().verified);
     assert_eq!(queue.unwrap().name.as_deref(), Some("Ada Lovelace"));
+}
+
+#[tokio::test]
+async fn what_the_page_says_about_the_visitor_reaches_the_team_within_bounds() {
+    let server = TestServer::start().await;
+    let hello = |token: Option<String>, metadata: Vec<(String, String)>| VisitorRequest::Hello {
+        token,
+        last_seq: 0,
+        page: None,
+        identity: None,
+        metadata,
+    };
+    let said = vec![
+        ("plan".to_string(), "pro".to_string()),
+        ("order".into(), "1042".into()),
+    ];
+    let mut visitor = server.visitor().await;
+    visitor.send(&hello(None, said.clone())).await;
+    // Shown by name.
+    let said: Metadata = said.into_iter().collect();
+    let token = match visitor.next().await {
+        VisitorUpdate::Welcome {
+            token: Some(token), ..
+        } => token,
+        other => panic!("{other:?}"),
+    };
+    visitor.press_human().await;
+    let mut agent = server.agent(&server.login(MIA.0, MIA.1).await).await;
+    let id = agent.queue().await[0].conversation;
+    agent
+        .send(&AgentRequest::Watch {
+            conversation: id,
+            last_seq: 0,
+        })
+        .await;
+    assert_eq!(agent.detail().await.metadata, said);
+
+    // A page that says nothing leaves it as it was.
+    let mut quiet = server.visitor().await;
+    quiet.send(&hello(Some(token.clone()), Vec::new())).await;
+    assert!(matches!(quiet.next().await, VisitorUpdate::Welcome { .. }));
+
+    // A page that says too much: what it says replaces what was said, the
+    // first 20 entries by name, each name and value cut to its longest.
+    let mut lavish: Vec<(String, String)> =
+        (0..30).map(|i| (format!("k{i:02}"), "v".into())).collect();
+    lavish.push(("a-cart".into(), "x".repeat(2000)));
+    lavish.push(("b".repeat(100), "long name".into()));
+    let mut again = server.visitor().await;
+    again.send(&hello(Some(token), lavish)).await;
+    assert!(matches!(again.next().await, VisitorUpdate::Welcome { .. }));
+    let kept = agent
+        .until(|u| match u {
+            AgentUpdate::Conversation { detail } if detail.metadata != said => {
+                Some(detail.metadata)
+            }
+            _ => None,
+        })
+        .await;
+    assert_eq!(kept.len(), MAX_METADATA_ENTRIES);
+    assert_eq!(kept["a-cart"].chars().count(), MAX_METADATA_VALUE_CHARS);
+    assert_eq!(
+        kept["b".repeat(MAX_METADATA_NAME_CHARS).as_str()],
+        "long name"
+    );
+    assert!(kept.contains_key("k17") && !kept.contains_key("k18"));
+    assert!(!kept.contains_key("plan"), "replaced, not merged");
 }
 
 #[tokio::test]

@@ -7,6 +7,8 @@
 //! the log: `agent_joined` hands the conversation to a person,
 //! `assistant_resumed` hands it back.
 
+use std::collections::BTreeMap;
+
 use serde::{Deserialize, Serialize};
 
 /// Position of an event in its conversation's log, starting at 1.
@@ -382,7 +384,15 @@ pub struct ConversationDetail {
     /// What the team said about the latest handoff, once someone did.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub verdict: Option<Verdict>,
+    /// What the host page last said about the visitor's context
+    /// (`Baton('set', {metadata})`: plan, order number, cart value…).
+    #[serde(default, skip_serializing_if = "Metadata::is_empty")]
+    pub metadata: Metadata,
 }
+
+/// The host page's facts about a visitor, as text by name, in name order.
+/// Bounded by the server (see `MAX_METADATA_*` in the protocol).
+pub type Metadata = BTreeMap<String, String>;
 
 /// An agent's judgement of a handoff, for the team's own eval cases: was a
 /// person really needed?

@@ -22,6 +22,11 @@ pub const DEFAULT_MAX_FRAME_BYTES: usize = 16 * 1024;
 pub const DEFAULT_MAX_TEXT_CHARS: usize = 4000;
 /// Longest accepted `client_id`.
 pub const MAX_CLIENT_ID_LEN: usize = 64;
+/// What the server keeps of a `hello`'s `metadata`: the first entries by
+/// name, names and values cut to length (as it cuts an over-long `page`).
+pub const MAX_METADATA_ENTRIES: usize = 20;
+pub const MAX_METADATA_NAME_CHARS: usize = 64;
+pub const MAX_METADATA_VALUE_CHARS: usize = 500;
 
 #[derive(Serialize, Deserialize, Clone, Debug, PartialEq)]
 #[serde(tag = "type", rename_all = "snake_case")]
@@ -38,6 +43,12 @@ pub enum VisitorRequest {
         /// Who the host page says the visitor is.
         #[serde(default, skip_serializing_if = "Option::is_none")]
         identity: Option<IdentityClaim>,
+        /// What the host page says about the visitor's context, as
+        /// (name, value) pairs; a JSON object on the wire. Replaces what an
+        /// earlier `hello` said, when not empty. (Pairs, not a map: the
+        /// widget would pay kilobytes for a `BTreeMap`.)
+        #[serde(default, skip_serializing_if = "Vec::is_empty", with = "object_pairs")]
+        metadata: Vec<(String, String)>,
     },
     /// A message typed by the visitor.
     Say { client_id: String, text: String },
@@ -274,9 +285,73 @@ impl ErrorCode {
     }
 }
 
+/// (name, value) pairs as a JSON object, for `hello`'s `metadata`.
+mod object_pairs {
+    use std::fmt;
+
+    use serde::de::{MapAccess, Visitor};
+    use serde::ser::SerializeMap;
+    use serde::{Deserializer, Serializer};
+
+    pub fn serialize<S: Serializer>(pairs: &[(String, String)], s: S) -> Result<S::Ok, S::Error> {
+        let mut map = s.serialize_map(Some(pairs.len()))?;
+        for (name, value) in pairs {
+            map.serialize_entry(name, value)?;
+        }
+        map.end()
+    }
+
+    pub fn deserialize<'de, D: Deserializer<'de>>(d: D) -> Result<Vec<(String, String)>, D::Error> {
+        struct Pairs;
+        impl<'de> Visitor<'de> for Pairs {
+            type Value = Vec<(String, String)>;
+            fn expecting(&self, f: &mut fmt::Formatter) -> fmt::Result {
+                f.write_str("an object of text values")
+            }
+            fn visit_map<M: MapAccess<'de>>(self, mut map: M) -> Result<Self::Value, M::Error> {
+                let mut pairs = Vec::new();
+                while let Some(pair) = map.next_entry()? {
+                    pairs.push(pair);
+                }
+                Ok(pairs)
+            }
+        }
+        d.deserialize_map(Pairs)
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn hello_metadata_is_an_object_of_text() {
+        let hello: VisitorRequest = serde_json::from_str(
+            r#"{"type":"hello","last_seq":0,"metadata":{"plan":"pro","seats":"3"}}"#,
+        )
+        .unwrap();
+        let VisitorRequest::Hello { metadata, .. } = &hello else {
+            panic!("{hello:?}");
+        };
+        assert_eq!(
+            metadata,
+            &[
+                ("plan".to_string(), "pro".to_string()),
+                ("seats".into(), "3".into())
+            ]
+        );
+        assert_eq!(
+            serde_json::to_value(&hello).unwrap()["metadata"],
+            serde_json::json!({"plan": "pro", "seats": "3"})
+        );
+        for bad in [r#"{"seats":3}"#, r#"["plan","pro"]"#] {
+            let frame = format!(r#"{{"type":"hello","last_seq":0,"metadata":{bad}}}"#);
+            assert!(
+                serde_json::from_str::<VisitorRequest>(&frame).is_err(),
+                "{bad}"
+            );
+        }
+    }
 
     /// The wire format is a contract with deployed widgets: pin it.
     #[test]
@@ -289,7 +364,8 @@ mod tests {
                 token: None,
                 last_seq: 3,
                 page: None,
-                identity: None
+                identity: None,
+                metadata: Vec::new(),
             }
         );
 

@@ -31,6 +31,7 @@ pub fn encode(request: &VisitorRequest) -> String {
             last_seq,
             page,
             identity,
+            metadata,
         } => {
             set("type", "hello".into());
             set("token", text(token));
@@ -38,6 +39,13 @@ pub fn encode(request: &VisitorRequest) -> String {
             set("page", text(page));
             if let Some(identity) = identity {
                 set("identity", claim(identity).into());
+            }
+            if !metadata.is_empty() {
+                let fields = Object::new();
+                for (name, value) in metadata {
+                    self::set(&fields, name, value.into());
+                }
+                set("metadata", fields.into());
             }
         }
         VisitorRequest::Say { client_id, text } => {
@@ -139,8 +147,8 @@ pub fn page_from_js(value: &JsValue) -> Option<Option<String>> {
     (!page.is_undefined()).then(|| page.as_string())
 }
 
-/// `Baton('set', {metadata: {plan: "pro", seats: 3}})` as text pairs: the
-/// object's own keys whose values are strings, numbers or booleans
+/// `Baton('set', {metadata: {plan: "pro", seats: 3}})` as text pairs:
+/// the object's own keys whose values are strings, numbers or booleans
 /// (written out by the browser); `None` when no metadata was given.
 pub fn metadata_from_js(value: &JsValue) -> Option<Vec<(String, String)>> {
     let metadata = field(value, "metadata");

@@ -83,9 +83,8 @@ pub struct Session {
     /// The page the host says the visitor is on (`Baton('set', {page})`),
     /// sent with every `hello` instead of the browser's address.
     page: Option<String>,
-    /// What the host page says about the visitor (`Baton('set',
-    /// {metadata})`), as text pairs. Kept for the protocol's `hello` to
-    /// carry once it has a field for it.
+    /// What the host page says about the visitor's context (`Baton('set',
+    /// {metadata})`): goes with every `hello`, for the team to see.
     metadata: Vec<(String, String)>,
     /// Who is typing on the team's side (an agent, or the assistant
     /// preparing an answer).
@@ -139,10 +138,6 @@ impl Session {
         self.metadata = metadata;
     }
 
-    pub fn metadata(&self) -> &[(String, String)] {
-        &self.metadata
-    }
-
     pub fn has_token(&self) -> bool {
         self.token.is_some()
     }
@@ -171,6 +166,7 @@ impl Session {
             last_seq: self.transcript.last_seq(),
             page: self.page.clone().or(location),
             identity: self.identity.clone(),
+            metadata: self.metadata.clone(),
         }
     }
 
@@ -517,12 +513,20 @@ mod tests {
     }
 
     #[test]
-    fn the_page_the_host_names_goes_with_the_next_hello_and_metadata_is_kept() {
+    fn the_page_and_metadata_the_host_names_go_with_the_next_hello() {
         let mut s = Session::new(None);
         let page = |hello| match hello {
             VisitorRequest::Hello { page, .. } => page,
             other => panic!("{other:?}"),
         };
+        let metadata = |hello| match hello {
+            VisitorRequest::Hello { metadata, .. } => metadata,
+            other => panic!("{other:?}"),
+        };
+        assert!(
+            metadata(s.opened(None)).is_empty(),
+            "none unless the page says"
+        );
         assert_eq!(
             page(s.opened(Some("https://shop.example/a".into()))).as_deref(),
             Some("https://shop.example/a"),
@@ -534,7 +538,10 @@ mod tests {
             page(s.opened(Some("https://shop.example/a".into()))).as_deref(),
             Some("Checkout")
         );
-        assert_eq!(s.metadata(), [("plan".to_string(), "pro".to_string())]);
+        assert_eq!(
+            metadata(s.opened(None)),
+            [("plan".to_string(), "pro".to_string())]
+        );
         s.set_page(Some(String::new()));
         assert_eq!(
             page(s.opened(Some("https://shop.example/b".into()))).as_deref(),
@@ -557,6 +564,7 @@ mod tests {
                 last_seq: 0,
                 page: Some("https://shop.example/cart".into()),
                 identity: None,
+                metadata: Vec::new(),
             }
         );
         assert_eq!(

@@ -176,6 +176,7 @@ fn every_request_encodes_as_serde_decodes_it() {
             last_seq: 0,
             page: Some("https://shop.example/?q=1".into()),
             identity: None,
+            metadata: Vec::new(),
         },
         VisitorRequest::Hello {
             token: Some("tok".into()),
@@ -188,6 +189,10 @@ fn every_request_encodes_as_serde_decodes_it() {
                 tier: Some("gold".into()),
                 user_hash: Some("9f86d081884c7d65".into()),
             }),
+            metadata: vec![
+                ("plan".into(), "pro \"gold\" ✓".into()),
+                ("seats".into(), "3".into()),
+            ],
         },
         VisitorRequest::Hello {
             token: None,
@@ -197,6 +202,7 @@ fn every_request_encodes_as_serde_decodes_it() {
                 user_id: "7".into(),
                 ..IdentityClaim::default()
             }),
+            metadata: Vec::new(),
         },
         VisitorRequest::Say {
             client_id: "c1".into(),

@@ -3,7 +3,7 @@
 //! agent's verdict on the handoff, which `baton export` turns into the
 //! expectation of an eval case.
 
-use baton_shared::domain::{Brief, ConversationDetail, Identity, Verdict};
+use baton_shared::domain::{Brief, ConversationDetail, Identity, Metadata, Verdict};
 use leptos::prelude::*;
 
 use super::identity::Who;
@@ -24,16 +24,21 @@ pub fn BriefCard(detail: Memo<Option<ConversationDetail>>) -> impl IntoView {
                 .or_else(|| d.brief.as_ref()?.identity.clone())
         })
     });
+    // As the host page last said (`Baton('set', {metadata})`).
+    let metadata = Memo::new(move |_| {
+        detail.with(|d| d.as_ref().map(|d| d.metadata.clone()).unwrap_or_default())
+    });
     view! {
         <aside class="brief" data-console="brief" aria-label="Brief">
             <h3>"Brief"</h3>
             {move || match brief.get() {
-                Some(brief) => view! { <Facts brief identity/> <VerdictButtons detail/> }.into_any(),
+                Some(brief) => view! { <Facts brief identity metadata/> <VerdictButtons detail/> }.into_any(),
                 None => view! {
                     <p class="muted">"No handoff yet: the assistant has handled this conversation."</p>
                     <dl>
                         <dt>"Visitor"</dt>
                         <dd data-console="identity">{move || visitor(identity.get())}</dd>
+                        {move || context(metadata.get())}
                         <dt>"Page"</dt>
                         <dd data-console="page">{move || page.get().map(|p| view! { <Page url=p/> })}</dd>
                     </dl>
@@ -83,14 +88,39 @@ fn visitor(identity: Option<Identity>) -> impl IntoView {
     }
 }
 
+/// What the host page said about the visitor's context, name by name;
+/// nothing when it said nothing.
+fn context(metadata: Metadata) -> impl IntoView {
+    (!metadata.is_empty()).then(|| {
+        view! {
+            <dt>"Context"</dt>
+            <dd data-console="metadata">
+                <ul class="meta">
+                    {metadata
+                        .into_iter()
+                        .map(|(name, value)| view! {
+                            <li><span class="muted">{name}": "</span>{value}</li>
+                        })
+                        .collect_view()}
+                </ul>
+            </dd>
+        }
+    })
+}
+
 #[component]
-fn Facts(brief: Brief, identity: Memo<Option<Identity>>) -> impl IntoView {
+fn Facts(
+    brief: Brief,
+    identity: Memo<Option<Identity>>,
+    metadata: Memo<Metadata>,
+) -> impl IntoView {
     let confidence = format::confidence(&brief);
     let tried = brief.tried.clone();
     view! {
         <dl>
             <dt>"Visitor"</dt>
             <dd data-console="identity">{move || visitor(identity.get())}</dd>
+            {move || context(metadata.get())}
             <dt>"Mechanism"</dt>
             <dd data-console="mechanism" data-mechanism=brief.mechanism.as_str()>
                 {format::mechanism(brief.mechanism, brief.rule.as_deref())}

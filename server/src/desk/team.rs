@@ -36,6 +36,7 @@ impl Desk {
             identity: row.identity,
             visitor_read: row.visitor_read,
             verdict,
+            metadata: row.metadata,
         })
     }
 

@@ -18,8 +18,9 @@ use std::sync::Mutex;
 use std::time::{Duration, Instant};
 
 use baton_shared::{
-    Brief, ConversationId, ConversationState, Event, EventBody, IdentityClaim, Rating, Responder,
-    Seq,
+    Brief, ConversationId, ConversationState, Event, EventBody, IdentityClaim,
+    MAX_METADATA_ENTRIES, MAX_METADATA_NAME_CHARS, MAX_METADATA_VALUE_CHARS, Metadata, Rating,
+    Responder, Seq,
 };
 use tokio::sync::broadcast;
 
@@ -64,12 +65,14 @@ impl Posted {
 impl Desk {
     /// Opens the conversation a token belongs to, or starts a new one.
     /// An identity claim is verified and recorded (replacing an earlier one:
-    /// the visitor may have signed in on the site meanwhile).
+    /// the visitor may have signed in on the site meanwhile); so is the
+    /// page's metadata, when it gives any (see [`bounded`]).
     pub async fn open(
         &self,
         token: Option<&str>,
         page: Option<&str>,
         claim: Option<&IdentityClaim>,
+        metadata: &[(String, String)],
     ) -> Result<Opened, DeskError> {
         let visitors = &self.inner.visitors;
         let identity = claim
@@ -112,6 +115,14 @@ impl Desk {
                 .hub
                 .signal(conversation.id, Signal::DetailChanged);
             self.inner.hub.queue_changed();
+        }
+        let metadata = bounded(metadata);
+        if !metadata.is_empty() && conversation.metadata != metadata {
+            store.set_metadata(conversation.id, &metadata).await?;
+            conversation.metadata = metadata;
+            self.inner
+                .hub
+                .signal(conversation.id, Signal::DetailChanged);
         }
         let responder = self.responder(&conversation);
         Ok(Opened {
@@ -695,4 +706,23 @@ fn exchanges(events: &[Event], turn_seq: Option<Seq>) -> (Vec<Exchange>, Option<
         }
     }
     (history, None)
+}
+
+/// What is kept of a page's metadata: the first `MAX_METADATA_ENTRIES` by
+/// name, names and values cut to their longest (as an over-long `page` is
+/// cut). A site that says too much loses the excess, not the chat.
+fn bounded(metadata: &[(String, String)]) -> Metadata {
+    let cut = |text: &str, max: usize| text.chars().take(max).collect::<String>();
+    // By name; a name said twice keeps its last value.
+    let by_name: Metadata = metadata.iter().cloned().collect();
+    by_name
+        .iter()
+        .take(MAX_METADATA_ENTRIES)
+        .map(|(name, value)| {
+            (
+                cut(name, MAX_METADATA_NAME_CHARS),
+                cut(value, MAX_METADATA_VALUE_CHARS),
+            )
+        })
+        .collect()
 }

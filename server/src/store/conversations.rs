@@ -9,7 +9,7 @@
 
 use baton_shared::{
     AgentId, AgentRef, Brief, ConversationId, ConversationState, Event, EventBody, Identity,
-    Mechanism, Millis, QueueEntry, Rating, Seq,
+    Mechanism, Metadata, Millis, QueueEntry, Rating, Seq,
 };
 use sqlx::any::AnyRow;
 use sqlx::{Any, Row, Transaction};
@@ -29,6 +29,8 @@ pub struct ConversationRow {
     pub created_at: Millis,
     /// The last event the visitor has seen.
     pub visitor_read: Seq,
+    /// What the host page last said about the visitor's context.
+    pub metadata: Metadata,
 }
 
 /// When a change is allowed: the conversation is in one of `states`; if
@@ -158,7 +160,7 @@ const ABANDONED: &str = "EXISTS (SELECT 1 FROM conversations c \
           OR handoffs.first_human_reply_at > c.visitor_left_at))";
 
 const COLUMNS: &str = "c.id, c.state, c.agent_id, a.name AS agent_name, c.last_seq, c.page, \
-                       c.identity, c.created_at, c.visitor_read";
+                       c.identity, c.created_at, c.visitor_read, c.metadata";
 
 impl Store {
     pub async fn create_conversation(
@@ -322,6 +324,20 @@ impl Store {
     ) -> Result<(), StoreError> {
         sqlx::query("UPDATE conversations SET identity = $1 WHERE id = $2")
             .bind(serde_json::to_string(identity).expect("identity serialises"))
+            .bind(id)
+            .execute(&self.writer)
+            .await?;
+        Ok(())
+    }
+
+    /// Replaces what the host page said about the visitor's context.
+    pub async fn set_metadata(
+        &self,
+        id: ConversationId,
+        metadata: &Metadata,
+    ) -> Result<(), StoreError> {
+        sqlx::query("UPDATE conversations SET metadata = $1 WHERE id = $2")
+            .bind(serde_json::to_string(metadata).expect("metadata serialises"))
             .bind(id)
             .execute(&self.writer)
             .await?;
@@ -604,6 +620,7 @@ async fn open_handoff(
 
 fn conversation_row(r: &AnyRow) -> Result<ConversationRow, StoreError> {
     let identity: Option<String> = r.try_get("identity")?;
+    let metadata: Option<String> = r.try_get("metadata")?;
     Ok(ConversationRow {
         id: r.try_get("id")?,
         state: parse_state(r.try_get("state")?)?,
@@ -613,6 +630,7 @@ fn conversation_row(r: &AnyRow) -> Result<ConversationRow, StoreError> {
         identity: identity.map(parse_json).transpose()?,
         created_at: r.try_get("created_at")?,
         visitor_read: r.try_get::<i64, _>("visitor_read")? as Seq,
+        metadata: metadata.map(parse_json).transpose()?.unwrap_or_default(),
     })
 }
 

@@ -274,9 +274,15 @@ async fn greet(socket: &mut WebSocket, desk: &Desk, gate: &FrameGate) -> Greeted
                 last_seq,
                 page,
                 identity,
+                metadata,
             }) => {
                 match desk
-                    .open(token.as_deref(), page.as_deref(), identity.as_ref())
+                    .open(
+                        token.as_deref(),
+                        page.as_deref(),
+                        identity.as_ref(),
+                        &metadata,
+                    )
                     .await
                 {
                     Ok(opened) => {

@@ -276,6 +276,7 @@ impl Client<VisitorRequest, VisitorUpdate> {
             last_seq,
             page: Some("https://shop.example/boots".into()),
             identity: None,
+            metadata: Default::default(),
         })
         .await;
         self.next().await

@@ -70,6 +70,7 @@ pub async fn open_visitor(url: &str, user_id: Option<String>) -> Result<Ws, Stri
             user_id,
             ..IdentityClaim::default()
         }),
+        metadata: Default::default(),
     };
     send_now(&mut ws, &hello).await?;
     loop {
