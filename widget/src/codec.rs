@@ -174,9 +174,10 @@ pub fn metadata_from_js(value: &JsValue) -> Option<Vec<(String, String)>> {
 }
 
 /// What `Baton('on', kind, callback)` listeners receive for an event:
-/// `("message", {author, name, text, seq, at})`, `("handoff", {notice,
-/// seq, at})` or `("agent_joined", {name, seq, at})`; `None` for events
-/// the page is not told about.
+/// `("message", {author, name, text, seq, at})` (a shared file's `text` is
+/// its name, with `file: {name, type, size}`), `("handoff", {notice, seq,
+/// at})` or `("agent_joined", {name, seq, at})`; `None` for events the page
+/// is not told about.
 pub fn event_for_page(event: &Event) -> Option<(&'static str, JsValue)> {
     let detail = Object::new();
     let set = |key: &str, value: JsValue| set(&detail, key, value);
@@ -194,6 +195,23 @@ pub fn event_for_page(event: &Event) -> Option<(&'static str, JsValue)> {
             set("author", author.into());
             set("name", name.into());
             set("text", text.into());
+            "message"
+        }
+        EventBody::VisitorAttachment { attachment, .. }
+        | EventBody::AgentAttachment { attachment, .. } => {
+            match &event.body {
+                EventBody::AgentAttachment { name, .. } => {
+                    set("author", "agent".into());
+                    set("name", name.into());
+                }
+                _ => set("author", "visitor".into()),
+            }
+            set("text", attachment.name.as_str().into());
+            let file = Object::new();
+            self::set(&file, "name", attachment.name.as_str().into());
+            self::set(&file, "type", attachment.content_type.as_str().into());
+            self::set(&file, "size", (attachment.size as f64).into());
+            set("file", file.into());
             "message"
         }
         EventBody::HandoffStarted { notice } => {

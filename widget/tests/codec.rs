@@ -5,7 +5,9 @@ use baton_shared::domain::{
     Attachment, ConversationState, Event, EventBody, IdentityClaim, Rating, Responder,
 };
 use baton_shared::protocol::{ErrorCode, VisitorRequest, VisitorUpdate};
-use baton_widget::codec::{attachment, decode, encode, error_message, identity_from_js};
+use baton_widget::codec::{
+    attachment, decode, encode, error_message, event_for_page, identity_from_js,
+};
 use wasm_bindgen::JsValue;
 use wasm_bindgen_test::*;
 
@@ -332,4 +334,71 @@ fn an_upload_answers_with_the_attachment_or_an_error() {
     );
     assert_eq!(error_message(&js(r#"{"error":" "}"#)), None);
     assert_eq!(error_message(&JsValue::UNDEFINED), None);
+}
+
+/// What the page's `Baton('on', kind, …)` listeners are given, as JSON.
+fn for_page(seq: u64, body: EventBody) -> Option<(&'static str, serde_json::Value)> {
+    let event = Event {
+        seq,
+        at: 1_700,
+        body,
+    };
+    event_for_page(&event).map(|(kind, detail)| {
+        let json: String = js_sys::JSON::stringify(&detail).unwrap().into();
+        (kind, serde_json::from_str(&json).unwrap())
+    })
+}
+
+#[wasm_bindgen_test]
+fn the_page_hears_messages_files_handoffs_and_agents() {
+    assert_eq!(
+        for_page(
+            1,
+            EventBody::Visitor {
+                client_id: "c1".into(),
+                text: "Hi".into()
+            }
+        ),
+        Some((
+            "message",
+            serde_json::json!({"author": "visitor", "text": "Hi", "seq": 1, "at": 1700})
+        ))
+    );
+    assert_eq!(
+        for_page(
+            2,
+            EventBody::VisitorAttachment {
+                client_id: "c2".into(),
+                attachment: photo(),
+            }
+        ),
+        Some((
+            "message",
+            serde_json::json!({
+                "author": "visitor", "text": photo().name, "seq": 2, "at": 1700,
+                "file": {"name": photo().name, "type": photo().content_type, "size": photo().size},
+            })
+        ))
+    );
+    let (kind, detail) = for_page(
+        3,
+        EventBody::AgentAttachment {
+            name: "Mia".into(),
+            client_id: "a1".into(),
+            attachment: photo(),
+        },
+    )
+    .unwrap();
+    assert_eq!(
+        (kind, &detail["author"], &detail["name"]),
+        ("message", &"agent".into(), &"Mia".into())
+    );
+    assert_eq!(
+        for_page(4, EventBody::AgentJoined { name: "Mia".into() }),
+        Some((
+            "agent_joined",
+            serde_json::json!({"name": "Mia", "seq": 4, "at": 1700})
+        ))
+    );
+    assert_eq!(for_page(5, EventBody::Closed), None, "not told");
 }
