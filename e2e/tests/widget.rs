@@ -624,6 +624,8 @@ async fn axe_finds_nothing_in_the_widget_or_the_console() {
         .await
         .unwrap();
     agent.page("[data-console=mechanism]").await;
+    // The demo page's metadata, so axe checks the brief's Context too.
+    agent.page("[data-console=metadata]").await;
     agent.screenshot("widget-4-console-brief").await;
     axe(&agent, "document", "the console's brief").await;
     agent

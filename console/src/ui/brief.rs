@@ -95,7 +95,7 @@ fn context(metadata: Metadata) -> impl IntoView {
         view! {
             <dt>"Context"</dt>
             <dd data-console="metadata">
-                <ul class="meta">
+                <ul class="context">
                     {metadata
                         .into_iter()
                         .map(|(name, value)| view! {
