@@ -324,9 +324,11 @@ fn Transcript(chat: Chat, t: &'static Strings, config: Config) -> impl IntoView 
         // Arrivals are read out by the announcer: the log itself is quiet.
         // Focusable, so it scrolls with the keyboard.
         <div class="log" data-baton="transcript" role="log" aria-live="off" aria-label=t.chat tabindex="0" node_ref=log>
-            <div class="lines" node_ref=list></div>
-            <div class="lines" node_ref=tail></div>
-            <div class="lines" node_ref=prompt></div>
+            // Slots the effects above keep; they take no room (CSS), so
+            // what they hold lays out in the log.
+            <div class="slot" node_ref=list></div>
+            <div class="slot" node_ref=tail></div>
+            <div class="slot" node_ref=prompt></div>
         </div>
     }
 }
