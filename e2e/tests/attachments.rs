@@ -137,11 +137,7 @@ async fn visitors_share_pictures_files_and_voice_messages() {
             |t| !t.is_empty(),
         )
         .await;
-    talker
-        .widget_text_until("[data-baton=human]", "a person on the way", |t| {
-            t.contains("on the way")
-        })
-        .await;
+    a_person_is_on_the_way(&talker).await;
 
     // The logs, as an agent reads them: every file, with its name, type
     // and size; the voice message's handoff by the attachment rule.
@@ -207,6 +203,15 @@ async fn visitors_share_pictures_files_and_voice_messages() {
 
     visitor.close().await;
     talker.close().await;
+}
+
+/// Waits until the widget says a person is on the way (the handoff).
+async fn a_person_is_on_the_way(visitor: &Browser) {
+    visitor
+        .widget_text_until("[data-baton=human]", "a person on the way", |t| {
+            t.contains("on the way")
+        })
+        .await;
 }
 
 /// Waits until the paperclip can be used (the conversation exists: uploads
@@ -380,11 +385,7 @@ async fn a_voice_message_recorded_in_the_browser_is_sent_and_hands_off() {
         Some("false"),
         "no longer recording"
     );
-    visitor
-        .widget_text_until("[data-baton=human]", "a person on the way", |t| {
-            t.contains("on the way")
-        })
-        .await;
+    a_person_is_on_the_way(&visitor).await;
 
     let cookie = login(&server.url("")).await;
     let agent_url = format!("ws://{}/ws/agent", server.addr);

@@ -52,6 +52,21 @@ async fn hello_as(
     (visitor, welcome)
 }
 
+/// Mia, signed in, watching the first conversation in the queue.
+async fn watching_first_in_queue(
+    server: &TestServer,
+) -> (Client<AgentRequest, AgentUpdate>, ConversationId) {
+    let mut agent = server.agent(&server.login(MIA.0, MIA.1).await).await;
+    let id = agent.queue().await[0].conversation;
+    agent
+        .send(&AgentRequest::Watch {
+            conversation: id,
+            last_seq: 0,
+        })
+        .await;
+    (agent, id)
+}
+
 #[tokio::test]
 async fn only_a_verified_identity_counts_for_policy() {
     let dir = tempfile::tempdir().unwrap();
@@ -200,14 +215,7 @@ async fn typing_and_read_receipts_pass_between_visitor_and_agent() {
         .await;
 
     visitor.press_human().await;
-    let mut agent = server.agent(&server.login(MIA.0, MIA.1).await).await;
-    let id = agent.queue().await[0].conversation;
-    agent
-        .send(&AgentRequest::Watch {
-            conversation: id,
-            last_seq: 0,
-        })
-        .await;
+    let (mut agent, id) = watching_first_in_queue(&server).await;
     agent.detail().await;
     agent.send(&AgentRequest::Claim { conversation: id }).await;
     let joined = visitor
@@ -493,14 +501,7 @@ async fn a_new_identity_on_reconnect_reaches_watching_agents() {
     let mut visitor = server.visitor().await;
     let token = new_conversation(&mut visitor).await;
     visitor.press_human().await;
-    let mut agent = server.agent(&server.login(MIA.0, MIA.1).await).await;
-    let id = agent.queue().await[0].conversation;
-    agent
-        .send(&AgentRequest::Watch {
-            conversation: id,
-            last_seq: 0,
-        })
-        .await;
+    let (mut agent, _) = watching_first_in_queue(&server).await;
     assert_eq!(agent.detail().await.identity, None);
 
     // The visitor signs in on the site; the widget reconnects with who they are.
@@ -555,14 +556,7 @@ async fn what_the_page_says_about_the_visitor_reaches_the_team_within_bounds() {
         other => panic!("{other:?}"),
     };
     visitor.press_human().await;
-    let mut agent = server.agent(&server.login(MIA.0, MIA.1).await).await;
-    let id = agent.queue().await[0].conversation;
-    agent
-        .send(&AgentRequest::Watch {
-            conversation: id,
-            last_seq: 0,
-        })
-        .await;
+    let (mut agent, _) = watching_first_in_queue(&server).await;
     assert_eq!(agent.detail().await.metadata, said);
 
     // A page that says nothing leaves it as it was.
