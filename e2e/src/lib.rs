@@ -9,8 +9,10 @@
 //!   kill and restart it.
 //! - [`wire`]: a protocol client that survives a server going away, and the
 //!   backoff it reconnects with.
+//! - [`samples`]: real PNG and WAV files for the attachment tests.
 
 pub mod child;
+pub mod samples;
 pub mod wire;
 
 use std::future::Future;
@@ -377,6 +379,15 @@ impl Browser {
             .await
             .unwrap();
         self.page("[data-console=queue]").await;
+    }
+
+    /// Opens the conversation at the top of the console's queue.
+    pub async fn open_first_in_queue(&self) {
+        self.page("[data-console=queue-entry]")
+            .await
+            .click()
+            .await
+            .unwrap();
     }
 
     /// Whether a script planted in the page's text ever ran: the payloads

@@ -17,6 +17,7 @@
 use std::path::PathBuf;
 use std::time::Duration;
 
+use baton_e2e::samples::{png, wav};
 use baton_e2e::wire::Socket;
 use baton_e2e::{Browser, Driver, Server, eventually};
 use baton_shared::*;
@@ -98,7 +99,7 @@ async fn the_agent_sees_the_visitors_photo_and_shares_a_file_back() {
         &token,
         "voice-note.wav",
         "audio/wav",
-        wav(),
+        wav(2.0),
     )
     .await;
 
@@ -108,12 +109,7 @@ async fn the_agent_sees_the_visitors_photo_and_shares_a_file_back() {
     agent
         .sign_in(&server, "demo@baton.local", "baton-demo")
         .await;
-    agent
-        .page("[data-console=queue-entry]")
-        .await
-        .click()
-        .await
-        .unwrap();
+    agent.open_first_in_queue().await;
     let claim = agent.page("[data-console=claim]").await;
     eventually("the claim button to be enabled", || async {
         claim.is_enabled().await.ok().filter(|e| *e)
@@ -324,7 +320,7 @@ async fn share(
         .post(server.url("/api/uploads"))
         .header("x-baton-token", token)
         .header("content-type", content_type)
-        .header("x-baton-filename", percent_encode(name))
+        .header("x-baton-filename", uploads::percent_encode(name))
         .body(bytes)
         .send()
         .await
@@ -351,94 +347,4 @@ async fn share(
         _ => None,
     })
     .await
-}
-
-/// Two seconds of a 440 Hz tone: 8 kHz, 8-bit mono WAV.
-fn wav() -> Vec<u8> {
-    let samples: Vec<u8> = (0..16_000)
-        .map(|i| {
-            let t = i as f64 / 8000.0;
-            (128.0 + 90.0 * (t * 440.0 * std::f64::consts::TAU).sin()) as u8
-        })
-        .collect();
-    let mut wav = b"RIFF".to_vec();
-    wav.extend((36 + samples.len() as u32).to_le_bytes());
-    wav.extend(b"WAVEfmt ");
-    wav.extend(16u32.to_le_bytes());
-    wav.extend(1u16.to_le_bytes()); // PCM
-    wav.extend(1u16.to_le_bytes()); // mono
-    wav.extend(8000u32.to_le_bytes()); // samples per second
-    wav.extend(8000u32.to_le_bytes()); // bytes per second
-    wav.extend(1u16.to_le_bytes()); // block align
-    wav.extend(8u16.to_le_bytes()); // bits per sample
-    wav.extend(b"data");
-    wav.extend((samples.len() as u32).to_le_bytes());
-    wav.extend(samples);
-    wav
-}
-
-/// The name as the `X-Baton-Filename` header carries it.
-fn percent_encode(name: &str) -> String {
-    name.bytes()
-        .map(|b| {
-            if b.is_ascii_alphanumeric() || b"-._~".contains(&b) {
-                (b as char).to_string()
-            } else {
-                format!("%{b:02X}")
-            }
-        })
-        .collect()
-}
-
-/// A real `width`×`height` RGB PNG (a gradient), small enough for one
-/// stored deflate block.
-fn png(width: u32, height: u32) -> Vec<u8> {
-    let mut raw = Vec::new();
-    for y in 0..height {
-        raw.push(0); // no filter
-        for x in 0..width {
-            raw.extend([(x * 255 / width) as u8, (y * 255 / height) as u8, 200]);
-        }
-    }
-    assert!(raw.len() < 65_536, "one stored block");
-    let mut zlib = vec![0x78, 0x01, 1];
-    let len = raw.len() as u16;
-    zlib.extend(len.to_le_bytes());
-    zlib.extend((!len).to_le_bytes());
-    zlib.extend(&raw);
-    let (mut a, mut b) = (1u32, 0u32);
-    for &byte in &raw {
-        a = (a + u32::from(byte)) % 65_521;
-        b = (b + a) % 65_521;
-    }
-    zlib.extend(((b << 16) | a).to_be_bytes());
-
-    let mut header = Vec::new();
-    header.extend(width.to_be_bytes());
-    header.extend(height.to_be_bytes());
-    header.extend([8, 2, 0, 0, 0]); // 8-bit RGB
-    let mut png = b"\x89PNG\r\n\x1a\n".to_vec();
-    for (kind, data) in [(b"IHDR", header), (b"IDAT", zlib), (b"IEND", Vec::new())] {
-        png.extend((data.len() as u32).to_be_bytes());
-        let mut chunk = kind.to_vec();
-        chunk.extend(&data);
-        png.extend(&chunk);
-        png.extend(crc32(&chunk).to_be_bytes());
-    }
-    png
-}
-
-fn crc32(bytes: &[u8]) -> u32 {
-    let mut crc = 0xffff_ffffu32;
-    for &byte in bytes {
-        crc ^= u32::from(byte);
-        for _ in 0..8 {
-            crc = if crc & 1 == 1 {
-                (crc >> 1) ^ 0xedb8_8320
-            } else {
-                crc >> 1
-            };
-        }
-    }
-    !crc
 }

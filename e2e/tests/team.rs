@@ -55,12 +55,7 @@ async fn one_agent_wins_the_claim_and_typed_markup_stays_text() {
     leo.sign_in(&server, "leo@baton.local", "leo-password")
         .await;
     for agent in [&mia, &leo] {
-        agent
-            .page("[data-console=queue-entry]")
-            .await
-            .click()
-            .await
-            .unwrap();
+        agent.open_first_in_queue().await;
         let transcript = agent.page("[data-console=transcript]").await;
         eventually("the payload shown literally in the console", || async {
             transcript

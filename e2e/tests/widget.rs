@@ -413,12 +413,7 @@ async fn the_page_drives_the_widget_through_its_js_api() {
     agent
         .sign_in(&server, "demo@baton.local", "baton-demo")
         .await;
-    agent
-        .page("[data-console=queue-entry]")
-        .await
-        .click()
-        .await
-        .unwrap();
+    agent.open_first_in_queue().await;
     let detail = agent.page("[data-console=transcript]").await;
     drop(detail);
     let body = agent
@@ -617,12 +612,7 @@ async fn axe_finds_nothing_in_the_widget_or_the_console() {
         .sign_in(&server, "demo@baton.local", "baton-demo")
         .await;
     axe(&agent, "document", "the console's queue").await;
-    agent
-        .page("[data-console=queue-entry]")
-        .await
-        .click()
-        .await
-        .unwrap();
+    agent.open_first_in_queue().await;
     agent.page("[data-console=mechanism]").await;
     // The demo page's metadata, so axe checks the brief's Context too.
     agent.page("[data-console=metadata]").await;

@@ -30,6 +30,24 @@ struct Upload<'a> {
     bytes: &'a [u8],
 }
 
+impl Upload<'static> {
+    fn png(name: &'static str) -> Self {
+        Upload {
+            content_type: "image/png",
+            name,
+            bytes: PNG,
+        }
+    }
+
+    fn wav(name: &'static str) -> Self {
+        Upload {
+            content_type: "audio/wav",
+            name,
+            bytes: WAV,
+        }
+    }
+}
+
 async fn post(
     server: &TestServer,
     upload: &Upload<'_>,
@@ -71,11 +89,7 @@ async fn an_upload_is_checked_stored_and_served_back() {
     let server = TestServer::start().await;
     let mut visitor = server.visitor().await;
     let token = new_conversation(&mut visitor).await;
-    let png = Upload {
-        content_type: "image/png",
-        name: "boots%20photo.png",
-        bytes: PNG,
-    };
+    let png = Upload::png("boots%20photo.png");
     let attachment = visitor_upload(&server, &token, &png).await;
     assert_eq!(attachment.name, "boots photo.png");
     assert_eq!(attachment.content_type, "image/png");
@@ -169,24 +183,11 @@ async fn refused_uploads_change_nothing() {
         ),
         (
             "unknown token",
-            Upload {
-                content_type: "image/png",
-                name: "x.png",
-                bytes: PNG,
-            },
+            Upload::png("x.png"),
             &[("x-baton-token", "not-a-token")],
             401,
         ),
-        (
-            "nobody",
-            Upload {
-                content_type: "image/png",
-                name: "x.png",
-                bytes: PNG,
-            },
-            &[],
-            401,
-        ),
+        ("nobody", Upload::png("x.png"), &[], 401),
     ];
     for (what, upload, auth, status) in cases {
         let response = post(&server, &upload, auth).await;
@@ -210,16 +211,7 @@ async fn a_voice_message_hands_off_by_rule_and_an_image_on_confidence() {
     let token = new_conversation(&mut visitor).await;
 
     // An image: stored, acknowledged, and beyond the assistant.
-    let photo = visitor_upload(
-        &server,
-        &token,
-        &Upload {
-            content_type: "image/png",
-            name: "sole.png",
-            bytes: PNG,
-        },
-    )
-    .await;
+    let photo = visitor_upload(&server, &token, &Upload::png("sole.png")).await;
     attach(&mut visitor, "img", &photo.id).await;
     let shared = visitor
         .event_where(|b| matches!(b, EventBody::VisitorAttachment { .. }))
@@ -265,16 +257,7 @@ async fn a_voice_message_hands_off_by_rule_and_an_image_on_confidence() {
     assert_eq!(seq, shared.seq);
 
     // A voice message: a person is needed.
-    let voice = visitor_upload(
-        &server,
-        &token,
-        &Upload {
-            content_type: "audio/wav",
-            name: "voice.wav",
-            bytes: WAV,
-        },
-    )
-    .await;
+    let voice = visitor_upload(&server, &token, &Upload::wav("voice.wav")).await;
     attach(&mut visitor, "voice", &voice.id).await;
     visitor
         .event_where(|b| matches!(b, EventBody::HandoffStarted { .. }))
@@ -443,16 +426,7 @@ async fn the_button_during_a_turn_is_answered() {
     for round in 0..20 {
         let mut visitor = server.visitor().await;
         let token = new_conversation(&mut visitor).await;
-        let photo = visitor_upload(
-            &server,
-            &token,
-            &Upload {
-                content_type: "image/png",
-                name: "p.png",
-                bytes: PNG,
-            },
-        )
-        .await;
+        let photo = visitor_upload(&server, &token, &Upload::png("p.png")).await;
         // No waiting in between: the turn for the photo is under way.
         attach(&mut visitor, "p", &photo.id).await;
         visitor

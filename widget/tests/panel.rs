@@ -76,6 +76,19 @@ impl Page {
             .link_event(LinkEvent::Message(serde_json::to_string(&update).unwrap()));
     }
 
+    /// The socket opens and the server welcomes a new conversation with
+    /// the assistant Nora.
+    fn welcomed(&self) {
+        self.chat.link_event(LinkEvent::Opened);
+        self.server(VisitorUpdate::Welcome {
+            token: Some("tok".into()),
+            state: ConversationState::Assistant,
+            responder: Responder::Assistant {
+                name: "Nora".into(),
+            },
+        });
+    }
+
     fn event(&self, seq: u64, body: EventBody) {
         self.server(VisitorUpdate::Event {
             event: Event { seq, at: 0, body },
@@ -156,14 +169,7 @@ impl Page {
     async fn live_with(config: Config) -> Self {
         let page = Self::mount_with(config);
         page.chat.set_open(true);
-        page.chat.link_event(LinkEvent::Opened);
-        page.server(VisitorUpdate::Welcome {
-            token: Some("tok".into()),
-            state: ConversationState::Assistant,
-            responder: Responder::Assistant {
-                name: "Nora".into(),
-            },
-        });
+        page.welcomed();
         settle().await;
         page
     }
@@ -351,14 +357,7 @@ async fn a_visitor_chats_asks_for_a_person_and_sees_the_responder_change() {
 async fn enter_sends_shift_enter_does_not_and_escape_closes() {
     let page = Page::mount();
     page.chat.set_open(true);
-    page.chat.link_event(LinkEvent::Opened);
-    page.server(VisitorUpdate::Welcome {
-        token: Some("tok".into()),
-        state: ConversationState::Assistant,
-        responder: Responder::Assistant {
-            name: "Nora".into(),
-        },
-    });
+    page.welcomed();
     page.type_text("first line");
     settle().await;
     let input: HtmlTextAreaElement = page.find("[data-baton=input]");
@@ -914,14 +913,7 @@ async fn a_file_shows_while_it_uploads_and_says_why_it_was_not_sent() {
         attach.get_attribute("aria-label").as_deref(),
         Some("Attach a file")
     );
-    page.chat.link_event(LinkEvent::Opened);
-    page.server(VisitorUpdate::Welcome {
-        token: Some("tok".into()),
-        state: ConversationState::Assistant,
-        responder: Responder::Assistant {
-            name: "Nora".into(),
-        },
-    });
+    page.welcomed();
     settle().await;
     assert!(!attach.matches(":disabled").unwrap());
     assert_eq!(

@@ -114,16 +114,7 @@ impl Desk {
             client_id: client_id.into(),
             attachment,
         };
-        let appended = self
-            .commit(
-                id,
-                Guard::ANY,
-                Transition::Keep,
-                &[body],
-                HandoffWrite::None,
-            )
-            .await?;
-        super::Posted::stored(appended, id)
+        self.post_as_visitor(id, body).await
     }
 
     /// The agent holding the conversation shares their upload.

@@ -146,6 +146,16 @@ impl Desk {
             client_id: client_id.into(),
             text: text.into(),
         };
+        self.post_as_visitor(id, body).await
+    }
+
+    /// Stores what the visitor posted (a message, a file), in whatever
+    /// state the conversation is, changing nothing else.
+    pub(super) async fn post_as_visitor(
+        &self,
+        id: ConversationId,
+        body: EventBody,
+    ) -> Result<Posted, DeskError> {
         let appended = self
             .commit(
                 id,
