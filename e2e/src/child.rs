@@ -170,7 +170,7 @@ impl ChildServer {
             .stderr(log)
             .spawn()
             .unwrap_or_else(|e| panic!("cannot start {}: {e}", self.binary.display()));
-        let addr = read_address(&mut child);
+        let addr = read_address(&mut child, "demo page");
         self.starts += 1;
         self.child = Some(child);
         match addr {
@@ -201,10 +201,11 @@ impl Drop for ChildServer {
     }
 }
 
-/// Reads stdout up to the "demo page: http://ADDR/" line; `None` if the
-/// process ends (or says nothing) first. Keeps draining stdout afterwards
-/// so the child never blocks on a full pipe.
-fn read_address(child: &mut Child) -> Option<SocketAddr> {
+/// Reads stdout up to the line with `marker` and its `http://ADDR/` (for
+/// `baton serve`, "demo page"); `None` if the process ends (or says
+/// nothing) within [`START_DEADLINE`]. Keeps draining stdout afterwards so
+/// the child never blocks on a full pipe.
+pub fn read_address(child: &mut Child, marker: &'static str) -> Option<SocketAddr> {
     let stdout = child.stdout.take()?;
     let (found, address) = mpsc::channel();
     std::thread::spawn(move || {
@@ -212,7 +213,7 @@ fn read_address(child: &mut Child) -> Option<SocketAddr> {
         for line in BufReader::new(stdout).lines() {
             let Ok(line) = line else { break };
             if !sent
-                && line.contains("demo page")
+                && line.contains(marker)
                 && let Some(addr) = line
                     .split("http://")
                     .nth(1)

@@ -7,15 +7,15 @@
 //! memory, and how long `fdatasync` takes where the database lives — with
 //! every message durably stored, that is the floor under Baton's latency.
 
-use std::io::{BufRead, BufReader, Write};
+use std::io::Write;
 use std::net::SocketAddr;
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
-use std::sync::mpsc;
 use std::time::{Duration, Instant};
 
+use baton_e2e::child::{START_DEADLINE, read_address};
+
 /// How long a server may take to say where it listens.
-const START_DEADLINE: Duration = Duration::from_secs(60);
 
 /// A server child process; killed when dropped.
 pub struct ServerProcess {
@@ -245,30 +245,6 @@ fn temp_dir(data_dir: Option<&Path>) -> Result<tempfile::TempDir, String> {
         None => tempfile::Builder::new().prefix("loadgen-").tempdir(),
     };
     made.map_err(|e| format!("creating a temporary directory: {e}"))
-}
-
-/// Reads stdout up to the line with `marker` and its `http://ADDR/`;
-/// `None` if the process ends (or says nothing) first. Keeps draining
-/// stdout afterwards so the child never blocks on a full pipe.
-fn read_address(child: &mut Child, marker: &'static str) -> Option<SocketAddr> {
-    let stdout = child.stdout.take()?;
-    let (found, address) = mpsc::channel();
-    std::thread::spawn(move || {
-        let mut sent = false;
-        for line in BufReader::new(stdout).lines() {
-            let Ok(line) = line else { break };
-            if !sent
-                && line.contains(marker)
-                && let Some(addr) = line
-                    .split("http://")
-                    .nth(1)
-                    .and_then(|rest| rest.split('/').next())
-            {
-                sent = found.send(addr.parse::<SocketAddr>().ok()).is_ok();
-            }
-        }
-    });
-    address.recv_timeout(START_DEADLINE).ok().flatten()
 }
 
 /// `VmRSS` of a process, KiB.
