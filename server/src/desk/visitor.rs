@@ -213,6 +213,12 @@ impl Desk {
         // makes this turn's draft stale, and the assistant stops early.
         let mut news = hub.subscribe(id);
         let mut row = self.row(id).await?;
+        // Only the newest message is owed an answer. Anything stored after
+        // it means this turn was answered (a turn owed at connection racing
+        // the message's own turn) or overtaken by a newer message.
+        if row.last_seq > seq {
+            return Ok(());
+        }
         if row.state == Closed {
             // Writing after a close brings the assistant back, in the same thread.
             let resumed = EventBody::AssistantResumed {
