@@ -110,6 +110,9 @@ impl Tools {
         {
             tools.run(Command::new("rustup").args(["component", "add", "rust-src"]))?;
         }
+        // Before anything builds offline (trunk passes `--offline` to
+        // cargo): every crate the builds need, in the registry cache.
+        tools.fetch_crates()?;
         if !tools
             .output("trunk", &["--version"])
             .contains(TRUNK_VERSION)
@@ -172,6 +175,33 @@ impl Tools {
             });
         }
         Ok(tools)
+    }
+
+    /// Downloads what the offline builds will ask cargo for: the
+    /// workspace's locked dependencies (for every target, the wasm ones
+    /// included) and the standard library's own crates.io dependencies,
+    /// which `-Zbuild-std` (see [`size_tuned`]) resolves from the
+    /// library's locked manifest in the toolchain's `rust-src`. A warm
+    /// registry cache hides a missing step here; a fresh `CARGO_HOME` does
+    /// not (README, "Two commands"). Nothing is downloaded twice: cargo
+    /// checks its cache first, so a warm machine spends about a second.
+    fn fetch_crates(&self) -> Result {
+        self.run(self.command("cargo").args(["fetch", "--locked"]))?;
+        let sysroot = self.output("rustc", &["--print", "sysroot"]);
+        let library = Path::new(sysroot.trim()).join("lib/rustlib/src/rust/library/Cargo.toml");
+        if !library.exists() {
+            return Err(format!(
+                "{} is missing: the rust-src component did not install",
+                library.display()
+            ));
+        }
+        self.run(
+            self.command("cargo")
+                // The library's manifest uses unstable cargo features.
+                .env("RUSTC_BOOTSTRAP", "1")
+                .args(["fetch", "--locked", "--manifest-path"])
+                .arg(&library),
+        )
     }
 
     fn command(&self, program: &str) -> Command {
