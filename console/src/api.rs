@@ -32,9 +32,24 @@ struct ErrorBody {
     error: String,
 }
 
+/// `/api/session`'s answer: 200 whether or not anyone is signed in.
+#[derive(Deserialize)]
+struct Session {
+    agent: Option<AgentRef>,
+}
+
+/// Who is signed in. Asks `/api/session`, not `/api/me`: not being signed
+/// in is the sign-in page's normal case, not a failed request for the
+/// browser to log.
 pub async fn me() -> Result<AgentRef, ApiError> {
-    let (status, body) = call("GET", "/api/me", None).await?;
-    parse(status, &body)
+    let (status, body) = call("GET", "/api/session", None).await?;
+    if status != 200 {
+        return Err(ApiError::Unreachable);
+    }
+    serde_json::from_str::<Session>(&body)
+        .map_err(|_| ApiError::Unreachable)?
+        .agent
+        .ok_or_else(|| ApiError::Unauthorized("Please sign in.".into()))
 }
 
 pub async fn login(email: &str, password: &str) -> Result<AgentRef, ApiError> {

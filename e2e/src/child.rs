@@ -113,6 +113,17 @@ impl ChildServer {
         }
     }
 
+    /// Replaces the extra config the next [`restart`](Self::restart)
+    /// uses, as an owner edits the config file.
+    pub fn reconfigure(&mut self, extra: &str) {
+        self.extra = extra.to_string();
+    }
+
+    /// The server's log so far (its stderr: tracing at `baton=warn`).
+    pub fn log(&self) -> String {
+        std::fs::read_to_string(self.dir.path().join("server.log")).unwrap_or_default()
+    }
+
     /// Starts again on the same port and database.
     pub async fn restart(&mut self) {
         assert!(self.child.is_none(), "stop the server before restarting it");
@@ -121,7 +132,7 @@ impl ChildServer {
 
     /// The last `lines` lines the server logged.
     pub fn log_tail(&self, lines: usize) -> String {
-        let log = std::fs::read_to_string(self.dir.path().join("server.log")).unwrap_or_default();
+        let log = self.log();
         let all: Vec<&str> = log.lines().collect();
         format!(
             "--- server log (last {lines} lines) ---\n{}",

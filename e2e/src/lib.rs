@@ -122,6 +122,36 @@ impl Drop for Server {
     }
 }
 
+/// A customer's site: a page on its own port, so another origin than
+/// Baton's. Bound first, so a test knows the origin before it configures
+/// Baton, then [`serve`](Self::serve)d.
+pub struct HostSite {
+    listener: TcpListener,
+    /// `http://127.0.0.1:PORT`, as browsers send it in `Origin`.
+    pub origin: String,
+}
+
+impl HostSite {
+    pub async fn bind() -> Self {
+        let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let origin = format!("http://{}", listener.local_addr().unwrap());
+        Self { listener, origin }
+    }
+
+    /// Serves `html` at `/` until the test ends; the page's address.
+    pub fn serve(self, html: String) -> String {
+        let app = axum::Router::new().route(
+            "/",
+            axum::routing::get(move || {
+                let html = html.clone();
+                async move { axum::response::Html(html) }
+            }),
+        );
+        tokio::spawn(async move { axum::serve(self.listener, app).await });
+        format!("{}/", self.origin)
+    }
+}
+
 /// The built widget and console (`cargo xtask build`), or
 /// `BATON_ASSETS_DIR`.
 pub fn assets_dir() -> PathBuf {
@@ -229,6 +259,11 @@ impl Driver {
             options["mobileEmulation"] = mobile;
         }
         capabilities.insert("goog:chromeOptions".into(), options);
+        // Everything the page and the browser log, for `console_log`.
+        capabilities.insert(
+            "goog:loggingPrefs".into(),
+            serde_json::json!({ "browser": "ALL" }),
+        );
         let client = ClientBuilder::new(HttpConnector::new())
             .capabilities(capabilities)
             .connect(&self.url)
@@ -411,7 +446,58 @@ impl Browser {
         }
     }
 
+    /// What the browser's console showed since the last call: the page's
+    /// `console.*` lines and the browser's own (failed requests, uncaught
+    /// errors), as chromedriver reports them.
+    pub async fn console_log(&self) -> Vec<ConsoleEntry> {
+        let entries = self
+            .client
+            .issue_cmd(BrowserLog)
+            .await
+            .expect("chromedriver reports the browser's log");
+        serde_json::from_value(entries).expect("log entries")
+    }
+
+    /// The console's errors (what a person sees in red) since the last
+    /// [`console_log`](Self::console_log).
+    pub async fn console_errors(&self) -> Vec<String> {
+        self.console_log()
+            .await
+            .into_iter()
+            .filter(|e| e.level == "SEVERE")
+            .map(|e| e.message)
+            .collect()
+    }
+
     pub async fn close(self) {
         let _ = self.client.close().await;
+    }
+}
+
+/// One line of the browser's console.
+#[derive(Debug, Clone, serde::Deserialize)]
+pub struct ConsoleEntry {
+    /// `SEVERE` (red), `WARNING`, `INFO`, `DEBUG`.
+    pub level: String,
+    /// For the page's own lines: its address, position and the text.
+    pub message: String,
+}
+
+/// chromedriver's log command (`POST /session/{id}/se/log`), which
+/// fantoccini has no method for.
+#[derive(Debug)]
+struct BrowserLog;
+
+impl fantoccini::wd::WebDriverCompatibleCommand for BrowserLog {
+    fn endpoint(
+        &self,
+        base: &url::Url,
+        session: Option<&str>,
+    ) -> Result<url::Url, url::ParseError> {
+        base.join(&format!("session/{}/se/log", session.unwrap_or_default()))
+    }
+
+    fn method_and_body(&self, _: &url::Url) -> (http::Method, Option<String>) {
+        (http::Method::POST, Some(r#"{"type":"browser"}"#.into()))
     }
 }

@@ -9,33 +9,23 @@
 
 use std::path::PathBuf;
 
-use baton_e2e::{Browser, Driver, Server, eventually};
+use baton_e2e::{Browser, Driver, HostSite, Server, eventually};
 use fantoccini::Locator;
 use fantoccini::key::Key;
 use serde_json::Value;
-use tokio::net::TcpListener;
 
-/// Baton, accepting widgets on any site (the host pages below are served
-/// from another origin, as a customer's site is).
+/// Baton as it comes, which lets any site embed the widget (the host pages
+/// below are served from another origin, as a customer's site is).
 async fn baton() -> Server {
-    Server::start_with(|config| config.visitors.allowed_origins = vec!["*".into()]).await
+    Server::start().await
 }
 
 /// Serves `html` at `/` on its own port (another origin than Baton's);
 /// `{baton}` in it becomes Baton's address.
 async fn host_page(server: &Server, html: &str) -> String {
-    let html = html.replace("{baton}", &server.url(""));
-    let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
-    let addr = listener.local_addr().unwrap();
-    let app = axum::Router::new().route(
-        "/",
-        axum::routing::get(move || {
-            let html = html.clone();
-            async move { axum::response::Html(html) }
-        }),
-    );
-    tokio::spawn(async move { axum::serve(listener, app).await });
-    format!("http://{addr}/")
+    HostSite::bind()
+        .await
+        .serve(html.replace("{baton}", &server.url("")))
 }
 
 async fn js(browser: &Browser, script: &str) -> Value {

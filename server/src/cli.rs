@@ -150,6 +150,13 @@ async fn serve(config_path: Option<PathBuf>) -> Result<(), AnyError> {
     println!("Baton is running.");
     println!("  demo page:     http://{addr}/");
     println!("  agent console: http://{addr}/console/");
+    // Who may embed the widget: the first thing to check when a site's
+    // chat does not connect (see `transport::origins`).
+    let origins = crate::transport::Origins::new(config.visitors.allowed_origins.as_deref());
+    println!(
+        "  widget on:     {}",
+        origins.describe(&format!("http://{addr}"))
+    );
     if config.demo {
         let (email, _, password) = crate::team::DEMO_AGENT;
         println!("  demo agent:    {email} / {password}");

@@ -115,8 +115,10 @@ impl Default for MetricsConfig {
 #[serde(default, deny_unknown_fields)]
 pub struct Visitors {
     /// Pages (origins, e.g. `https://shop.example`) allowed to embed the
-    /// widget, besides this server's own; `"*"` allows any.
-    pub allowed_origins: Vec<String>,
+    /// widget, besides this server's own. Not set: any site may, as with
+    /// Intercom or Crisp, until the owner lists theirs; `"*"` in the list
+    /// also allows any. See `transport::origins`.
+    pub allowed_origins: Option<Vec<String>>,
     /// The site secret the host's backend signs visitor identities with
     /// (`user_hash` = hex HMAC-SHA256 of the user id).
     pub identity_secret: Option<String>,
@@ -468,6 +470,15 @@ impl Config {
         if let Some(v) = var("BATON_SECRET") {
             self.secret = Some(v);
         }
+        if let Some(v) = var("BATON_ALLOWED_ORIGINS") {
+            self.visitors.allowed_origins = Some(
+                v.split(',')
+                    .map(str::trim)
+                    .filter(|o| !o.is_empty())
+                    .map(str::to_owned)
+                    .collect(),
+            );
+        }
         if let Some(v) = var("BATON_IDENTITY_SECRET") {
             self.visitors.identity_secret = Some(v);
         }
@@ -556,7 +567,7 @@ impl Config {
                 )));
             }
         }
-        for origin in &self.visitors.allowed_origins {
+        for origin in self.visitors.allowed_origins.iter().flatten() {
             let valid = origin == "*"
                 || ((origin.starts_with("http://") || origin.starts_with("https://"))
                     && !origin.trim_end_matches('/').contains(['?', '#'])
@@ -681,6 +692,22 @@ mod tests {
             .apply_env(|v| (v == "BATON_LISTEN").then(|| "nope".to_string()))
             .unwrap_err();
         assert!(err.to_string().contains("BATON_LISTEN"), "{err}");
+
+        config
+            .apply_env(|v| {
+                (v == "BATON_ALLOWED_ORIGINS")
+                    .then(|| "https://shop.example, https://www.shop.example,".to_string())
+            })
+            .unwrap();
+        assert_eq!(
+            config.visitors.allowed_origins.as_deref(),
+            Some(
+                &[
+                    "https://shop.example".into(),
+                    "https://www.shop.example".into()
+                ][..]
+            )
+        );
     }
 
     #[test]

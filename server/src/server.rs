@@ -19,7 +19,7 @@ use crate::knowledge::KnowledgeBase;
 use crate::notify::{self, Signer};
 use crate::store::{Backend, Store};
 use crate::team;
-use crate::transport::{AppState, Assets, RateLimits, app};
+use crate::transport::{AppState, Assets, Origins, RateLimits, app};
 
 /// The demo knowledge base, used when the config names none.
 pub const DEMO_KNOWLEDGE_BASE: &str = include_str!("../../eval/kb-shop.md");
@@ -112,7 +112,7 @@ pub async fn serve(
         shutdown: shutdown_rx,
         sockets: sockets.clone(),
         rate_limits: Arc::new(RateLimits::new(&config.limits)),
-        allowed_origins: config.visitors.allowed_origins.clone().into(),
+        origins: Arc::new(Origins::new(config.visitors.allowed_origins.as_deref())),
         metrics: Arc::new(config.metrics.clone()),
     };
 

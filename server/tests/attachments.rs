@@ -387,7 +387,7 @@ async fn pages_on_allowed_sites_may_upload_across_origins() {
         demo: true,
         ..baton::Config::default()
     };
-    config.visitors.allowed_origins = vec!["https://shop.example".into()];
+    config.visitors.allowed_origins = Some(vec!["https://shop.example".into()]);
     let server = TestServer::start_with(config).await;
     let preflight = |origin: &'static str| {
         reqwest::Client::new()

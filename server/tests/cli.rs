@@ -137,6 +137,52 @@ fn invalid_config_stops_the_server_naming_the_key() {
     }
 }
 
+/// What `baton serve` prints at start about who may embed the widget.
+fn embedding_line(toml: &str) -> String {
+    use std::io::{BufRead, BufReader};
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("baton.toml");
+    let db = dir.path().join("b.db");
+    std::fs::write(
+        &path,
+        format!(
+            "listen = \"127.0.0.1:0\"\ndatabase_url = \"sqlite://{}\"\n{toml}",
+            db.display()
+        ),
+    )
+    .unwrap();
+    let mut child = Command::new(env!("CARGO_BIN_EXE_baton"))
+        .arg("serve")
+        .arg("--config")
+        .arg(&path)
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::null())
+        .spawn()
+        .unwrap();
+    let stdout = child.stdout.take().unwrap();
+    let line = BufReader::new(stdout)
+        .lines()
+        .map_while(Result::ok)
+        .find(|l| l.contains("widget on:"));
+    let _ = child.kill();
+    let _ = child.wait();
+    line.expect("the start-up lines name who may embed the widget")
+}
+
+#[test]
+fn serve_says_at_start_which_sites_may_embed_the_widget() {
+    let open = embedding_line("");
+    assert!(
+        open.contains("any site") && open.contains("allowed_origins"),
+        "{open}"
+    );
+    let listed = embedding_line("[visitors]\nallowed_origins = [\"https://shop.example\"]\n");
+    assert!(
+        listed.contains("https://shop.example") && listed.contains("http://127.0.0.1:"),
+        "{listed}"
+    );
+}
+
 #[tokio::test]
 async fn an_agent_added_on_the_command_line_can_sign_in() {
     use std::io::Write;

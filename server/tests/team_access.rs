@@ -83,6 +83,33 @@ async fn a_session_works_until_logout() {
     assert_eq!(me(cookie).await.unwrap().status(), 401);
 }
 
+/// The console's check on load: 200 either way, so its sign-in page starts
+/// without a failed request in the browser's console.
+#[tokio::test]
+async fn the_session_says_who_is_signed_in_without_failing() {
+    let server = TestServer::start().await;
+    let http = reqwest::Client::new();
+    let session = |cookie: Option<String>| {
+        let mut request = http.get(format!("http://{}/api/session", server.addr));
+        if let Some(cookie) = cookie {
+            request = request.header("cookie", cookie);
+        }
+        async move {
+            let response = request.send().await.unwrap();
+            assert_eq!(response.status(), 200);
+            response.json::<serde_json::Value>().await.unwrap()
+        }
+    };
+    assert_eq!(session(None).await, serde_json::json!({ "agent": null }));
+    assert_eq!(
+        session(Some("baton_session=forged".into())).await,
+        serde_json::json!({ "agent": null })
+    );
+    let cookie = server.login(MIA.0, MIA.1).await;
+    let signed_in = session(Some(cookie)).await;
+    assert_eq!(signed_in["agent"]["name"], "Mia", "{signed_in}");
+}
+
 #[tokio::test]
 async fn two_agents_claim_at_once_and_exactly_one_wins() {
     let server = TestServer::start().await;

@@ -152,42 +152,63 @@ async fn a_site_can_require_verified_visitors() {
     );
 }
 
+/// A socket opened from a page with `Origin: origin`.
+async fn from_page(server: &TestServer, origin: &str) -> Client<VisitorRequest, VisitorUpdate> {
+    let mut request = format!("ws://{}/ws/visitor", server.addr)
+        .into_client_request()
+        .unwrap();
+    request
+        .headers_mut()
+        .insert("origin", origin.parse().unwrap());
+    let (ws, _) = tokio_tungstenite::connect_async(request)
+        .await
+        .expect("the upgrade is accepted, even to refuse");
+    Client::from_stream(ws)
+}
+
 #[tokio::test]
 async fn only_allowed_origins_may_open_the_widget_socket() {
     let dir = tempfile::tempdir().unwrap();
     let config = baton::Config {
         visitors: Visitors {
-            allowed_origins: vec!["https://shop.example".into()],
+            allowed_origins: Some(vec!["https://shop.example".into()]),
             ..Visitors::default()
         },
         ..baton::Config::default()
     };
     let server = TestServer::start_on(dir.path().join("b.db"), config).await;
-    let connect = |origin: String| {
-        let mut request = format!("ws://{}/ws/visitor", server.addr)
-            .into_client_request()
-            .unwrap();
-        request
-            .headers_mut()
-            .insert("origin", origin.parse().unwrap());
-        tokio_tungstenite::connect_async(request)
-    };
-    match connect("https://evil.example".into()).await {
-        Err(tokio_tungstenite::tungstenite::Error::Http(response)) => {
-            assert_eq!(response.status(), 403);
-            let body = String::from_utf8(response.body().clone().unwrap_or_default()).unwrap();
-            assert!(body.contains("allowed_origins"), "{body}");
-        }
-        other => panic!("expected 403, got {:?}", other.map(|_| "a socket")),
+
+    // Refused, and told why in a way a browser page can read: an error
+    // frame naming the origin and the setting, then close 1008.
+    let mut evil = from_page(&server, "https://evil.example").await;
+    let (code, message) = evil.error().await;
+    assert_eq!(code, ErrorCode::OriginNotAllowed);
+    assert!(
+        message.contains("\"https://evil.example\"") && message.contains("allowed_origins"),
+        "{message}"
+    );
+    assert_eq!(evil.closed().await, Some(1008));
+
+    for origin in ["https://shop.example", &format!("http://{}", server.addr)] {
+        let mut allowed = from_page(&server, origin).await;
+        assert!(
+            matches!(
+                allowed.hello(None, 0).await,
+                VisitorUpdate::Welcome { token: Some(_), .. }
+            ),
+            "{origin} is listed, or the server's own"
+        );
     }
-    assert!(
-        connect("https://shop.example".into()).await.is_ok(),
-        "a listed site"
-    );
-    assert!(
-        connect(format!("http://{}", server.addr)).await.is_ok(),
-        "the server's own pages"
-    );
+}
+
+#[tokio::test]
+async fn any_site_may_open_the_widget_socket_until_the_owner_lists_theirs() {
+    let server = TestServer::start().await;
+    let mut visitor = from_page(&server, "https://anyone.example").await;
+    assert!(matches!(
+        visitor.hello(None, 0).await,
+        VisitorUpdate::Welcome { token: Some(_), .. }
+    ));
 }
 
 #[tokio::test]

@@ -248,10 +248,14 @@ pub enum ErrorCode {
     RateLimited,
     /// Something failed on the server; nothing was changed.
     Internal,
+    /// The page embedding the widget is not on a site the server's
+    /// `visitors.allowed_origins` lists; the socket closes with 1008 and
+    /// the message names the origin and the setting.
+    OriginNotAllowed,
 }
 
 impl ErrorCode {
-    pub const ALL: [ErrorCode; 10] = [
+    pub const ALL: [ErrorCode; 11] = [
         Self::BadFrame,
         Self::TooLarge,
         Self::Invalid,
@@ -262,6 +266,7 @@ impl ErrorCode {
         Self::Unauthorized,
         Self::RateLimited,
         Self::Internal,
+        Self::OriginNotAllowed,
     ];
 
     /// The name on the wire.
@@ -277,6 +282,7 @@ impl ErrorCode {
             Self::Unauthorized => "unauthorized",
             Self::RateLimited => "rate_limited",
             Self::Internal => "internal",
+            Self::OriginNotAllowed => "origin_not_allowed",
         }
     }
 

@@ -33,6 +33,8 @@ pub trait Wire {
     fn send(&self, frame: &VisitorRequest);
     /// Drops the socket and connects again at once.
     fn restart(&self);
+    /// Drops the socket for good.
+    fn stop(&self);
 }
 
 /// What the host page chose for the widget (the script tag's `data-`
@@ -410,6 +412,12 @@ impl Chat {
                             storage::forget_token();
                             self.set_notified(0);
                             self.wire.with_value(|w| w.restart());
+                        }
+                        // The page's owner reads the console; the server's
+                        // message names the origin and the setting.
+                        Effect::Refused(why) => {
+                            self.wire.with_value(|w| w.stop());
+                            web_sys::console::error_1(&["Baton: ", &why].concat().into());
                         }
                     }
                 }

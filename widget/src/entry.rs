@@ -163,4 +163,10 @@ impl Wire for LinkWire {
             link.restart();
         }
     }
+
+    fn stop(&self) {
+        if let Some(link) = self.link.borrow().as_ref() {
+            link.stop();
+        }
+    }
 }

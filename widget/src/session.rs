@@ -25,6 +25,9 @@ pub enum Connection {
     Live,
     /// Dropped; the link reconnects by itself.
     Down,
+    /// The server does not let this page open the chat (its origin is
+    /// not allowed): no more attempts until the page loads again.
+    Refused,
 }
 
 /// What the browser layer must do besides sending frames.
@@ -36,6 +39,9 @@ pub enum Effect {
     /// The stored conversation is gone: forget its token and reconnect as a
     /// new visitor.
     StartOver,
+    /// The server refused this page: stop connecting, and tell the site's
+    /// owner (the browser console) what the server said to change.
+    Refused(String),
 }
 
 /// What the status line says.
@@ -43,6 +49,8 @@ pub enum Effect {
 pub enum Status {
     Connecting,
     Reconnecting,
+    /// The server refused this page: the chat cannot work here.
+    Unavailable,
     /// A voice message is being recorded.
     Recording,
     /// The server's last error message, as it wrote it.
@@ -172,7 +180,9 @@ impl Session {
 
     /// The socket closed: whatever was typing on either side is unknown now.
     pub fn dropped(&mut self) {
-        self.connection = Connection::Down;
+        if self.connection != Connection::Refused {
+            self.connection = Connection::Down;
+        }
         self.typing = None;
         // A stream cut off mid-answer is answered in full after `welcome`.
         self.draft = None;
@@ -244,6 +254,14 @@ impl Session {
                 self.read = 0;
                 self.transcript.forget_log();
                 effects.push(Effect::StartOver);
+            }
+            VisitorUpdate::Error {
+                code: ErrorCode::OriginNotAllowed,
+                message,
+                ..
+            } => {
+                self.connection = Connection::Refused;
+                effects.push(Effect::Refused(message));
             }
             VisitorUpdate::Error {
                 code,
@@ -421,6 +439,7 @@ impl Session {
             Connection::Idle => None,
             Connection::Connecting if !self.been_live => Some(Status::Connecting),
             Connection::Connecting | Connection::Down => Some(Status::Reconnecting),
+            Connection::Refused => Some(Status::Unavailable),
             Connection::Live if self.recording => Some(Status::Recording),
             Connection::Live => self.problem.clone().map(Status::Problem),
         }
@@ -711,6 +730,23 @@ mod tests {
             client_id: None,
         });
         assert_eq!(s.human_button(), HumanButton::Offer);
+    }
+
+    #[test]
+    fn a_refused_page_says_the_chat_is_unavailable_and_stops() {
+        let mut s = Session::new(None);
+        s.connecting();
+        s.opened(None);
+        let effects = s.receive(VisitorUpdate::Error {
+            code: ErrorCode::OriginNotAllowed,
+            message: "add it".into(),
+            client_id: None,
+        });
+        assert_eq!(effects, [Effect::Refused("add it".into())]);
+        assert_eq!(s.status(), Some(Status::Unavailable));
+        s.dropped();
+        assert_eq!(s.status(), Some(Status::Unavailable), "not reconnecting");
+        assert_eq!(s.connection(), Connection::Refused);
     }
 
     #[test]

@@ -567,6 +567,7 @@ fn Footer(chat: Chat, t: &'static Strings) -> impl IntoView {
             .map(|status| match status {
                 Status::Connecting => t.connecting.to_owned(),
                 Status::Reconnecting => t.reconnecting.to_owned(),
+                Status::Unavailable => t.unavailable.to_owned(),
                 Status::Recording => t.recording.to_owned(),
                 Status::Problem(why) => why,
             })

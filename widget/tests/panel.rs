@@ -30,6 +30,7 @@ wasm_bindgen_test_configure!(run_in_browser);
 #[derive(Default)]
 struct FakeWire {
     connects: RefCell<u32>,
+    stops: RefCell<u32>,
     sent: RefCell<Vec<VisitorRequest>>,
 }
 
@@ -41,6 +42,9 @@ impl Wire for FakeWire {
         self.sent.borrow_mut().push(frame.clone());
     }
     fn restart(&self) {}
+    fn stop(&self) {
+        *self.stops.borrow_mut() += 1;
+    }
 }
 
 struct Page {
@@ -351,6 +355,28 @@ async fn a_visitor_chats_asks_for_a_person_and_sees_the_responder_change() {
     page.find::<HtmlButtonElement>("[data-baton=close]").click();
     settle().await;
     assert!(page.find::<HtmlElement>("[data-baton=panel]").hidden());
+}
+
+#[wasm_bindgen_test]
+async fn a_page_the_server_refuses_says_the_chat_is_unavailable_and_stops_trying() {
+    let page = Page::mount_with(Config {
+        lang: Lang::De,
+        ..Config::default()
+    });
+    page.chat.set_open(true);
+    page.chat.link_event(LinkEvent::Opened);
+    page.server(VisitorUpdate::Error {
+        code: ErrorCode::OriginNotAllowed,
+        message: "add \"http://shop\" to [visitors] allowed_origins".into(),
+        client_id: None,
+    });
+    page.chat.link_event(LinkEvent::Closed { was_open: true });
+    settle().await;
+    assert_eq!(
+        page.text("[data-baton=status]"),
+        "Der Chat ist auf dieser Website gerade nicht verfügbar."
+    );
+    assert_eq!(*page.wire.stops.borrow(), 1, "no more attempts");
 }
 
 #[wasm_bindgen_test]

@@ -26,6 +26,7 @@ use super::AppState;
 
 const LOADER_TEMPLATE: &str = include_str!("../../../widget/loader.js");
 const DEMO_PAGE: &str = include_str!("demo_page.html");
+const FAVICON: &str = include_str!("favicon.svg");
 
 pub struct Assets {
     dir: PathBuf,
@@ -157,6 +158,19 @@ fn loader_response(state: &AppState) -> Response {
         )
             .into_response(),
     }
+}
+
+/// The icon of Baton's own pages (demo, console, resume link), also at
+/// `/favicon.ico`, which browsers ask for when a page names none: no page
+/// of ours starts with a 404 in the browser's console.
+pub async fn favicon() -> impl IntoResponse {
+    (
+        [
+            (header::CONTENT_TYPE, "image/svg+xml"),
+            (header::CACHE_CONTROL, "public, max-age=86400"),
+        ],
+        FAVICON,
+    )
 }
 
 /// A shop page with the one script tag a site owner adds.

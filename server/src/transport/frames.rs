@@ -86,15 +86,22 @@ fn broken<T>(e: axum::Error, max_bytes: usize) -> Incoming<T> {
     Incoming::Broken(Reject::new(code, message), close)
 }
 
-/// Sends the error frame of a broken stream and closes with `code`.
-pub async fn close_broken(mut socket: WebSocket, error_frame: Message, code: u16) {
+/// Sends an error frame, then closes with `code` and a short `reason`
+/// (browsers show neither status nor body of a refused upgrade, but do
+/// hand the page a close code and reason: see [`origins`](super::origins)).
+pub async fn close_with(mut socket: WebSocket, error_frame: Message, code: u16, reason: &str) {
     if socket.send(error_frame).await.is_ok() {
         let frame = CloseFrame {
             code,
-            reason: "unreadable frame".into(),
+            reason: reason.into(),
         };
         let _ = socket.send(Message::Close(Some(frame))).await;
     }
+}
+
+/// Sends the error frame of a broken stream and closes with `code`.
+pub async fn close_broken(socket: WebSocket, error_frame: Message, code: u16) {
+    close_with(socket, error_frame, code, "unreadable frame").await;
 }
 
 /// Parses one text frame, enforcing the size limit before parsing.

@@ -11,7 +11,7 @@ use axum::response::{Html, IntoResponse, Response};
 use axum_extra::extract::CookieJar;
 use axum_extra::extract::cookie::{Cookie, SameSite};
 use baton_shared::AgentRef;
-use serde::Deserialize;
+use serde::{Deserialize, Serialize};
 
 use super::AppState;
 use crate::desk::LinkOutcome;
@@ -121,6 +121,27 @@ pub async fn logout(
 
 pub async fn me(State(state): State<AppState>, jar: CookieJar) -> Result<Json<AgentRef>, AppError> {
     Ok(Json(signed_in_agent(&state, &jar).await?))
+}
+
+/// `GET /api/session`: who is signed in, if anyone — `{"agent": …}` or
+/// `{"agent": null}`, always 200. The console asks this on load, so its
+/// sign-in page costs no failed request (a 401 the browser would log in
+/// red); `/api/me` keeps answering 401 for clients that want that.
+#[derive(Serialize)]
+pub struct Session {
+    agent: Option<AgentRef>,
+}
+
+pub async fn session(
+    State(state): State<AppState>,
+    jar: CookieJar,
+) -> Result<Json<Session>, AppError> {
+    let agent = match signed_in_agent(&state, &jar).await {
+        Ok(agent) => Some(agent),
+        Err(AppError::Unauthorized) => None,
+        Err(e) => return Err(e),
+    };
+    Ok(Json(Session { agent }))
 }
 
 /// `GET /resume/{token}`: the notification's one-click "Resume assistant".

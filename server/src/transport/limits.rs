@@ -12,12 +12,12 @@ use std::net::{IpAddr, Ipv6Addr, SocketAddr};
 use std::num::NonZeroU32;
 use std::sync::atomic::{AtomicU64, Ordering};
 
-use axum::extract::ws::{CloseFrame, Message, WebSocket};
+use axum::extract::ws::{Message, WebSocket};
 use axum::http::HeaderMap;
 use baton_shared::ErrorCode;
 use governor::{DefaultDirectRateLimiter, DefaultKeyedRateLimiter, Quota, RateLimiter};
 
-use super::frames::Reject;
+use super::frames::{Reject, close_with};
 use crate::config::Limits;
 
 /// Forget idle addresses every this many admissions, so the table does not
@@ -116,14 +116,8 @@ impl FrameGate {
 }
 
 /// Answers a socket its address may not open: the error frame, then 1013.
-pub async fn refuse(mut socket: WebSocket, error_frame: Message) {
-    if socket.send(error_frame).await.is_ok() {
-        let frame = CloseFrame {
-            code: 1013,
-            reason: "rate limited; try again later".into(),
-        };
-        let _ = socket.send(Message::Close(Some(frame))).await;
-    }
+pub async fn refuse(socket: WebSocket, error_frame: Message) {
+    close_with(socket, error_frame, 1013, "rate limited; try again later").await;
 }
 
 /// The address to count a socket against. IPv6 clients are counted per

@@ -3,6 +3,8 @@
 //!
 //! - [`frames`]: JSON frames in and out, size limits, error frames.
 //! - [`limits`]: rate limits per socket and per address.
+//! - [`origins`]: which sites may embed the widget, and what a refused
+//!   page is told.
 //! - [`follow`]: exactly-once, in-order delivery of a conversation's events.
 //! - [`visitor_socket`], [`agent_socket`]: the two sockets.
 //! - [`http`]: agent login/logout and the `AppError` every route answers with.
@@ -19,6 +21,7 @@ mod frames;
 mod http;
 mod limits;
 mod metrics;
+pub mod origins;
 mod uploads;
 mod visitor_socket;
 
@@ -37,6 +40,7 @@ pub use assets::Assets;
 pub use frames::{Reject, decode_bytes};
 pub use http::AppError;
 pub use limits::RateLimits;
+pub use origins::Origins;
 
 use crate::desk::Desk;
 
@@ -51,8 +55,8 @@ pub struct AppState {
     /// for them.
     pub sockets: TaskTracker,
     pub rate_limits: Arc<RateLimits>,
-    /// Sites besides this server's own that may embed the widget.
-    pub allowed_origins: Arc<[String]>,
+    /// The sites that may embed the widget.
+    pub origins: Arc<Origins>,
     /// Whether and for whom `/metrics` is served.
     pub metrics: Arc<crate::config::MetricsConfig>,
 }
@@ -61,13 +65,10 @@ pub struct AppState {
 pub fn app(state: AppState) -> Router {
     let assets = state.assets.routes();
     // The widget uploads from the host site's pages: another origin.
-    let allowed = state.allowed_origins.clone();
+    let origins = state.origins.clone();
     let cors = CorsLayer::new()
         .allow_origin(AllowOrigin::predicate(move |origin, _| {
-            let origin = origin.to_str().unwrap_or_default();
-            allowed
-                .iter()
-                .any(|a| a == "*" || a.trim_end_matches('/').eq_ignore_ascii_case(origin))
+            origin.to_str().is_ok_and(|origin| origins.allows(origin))
         }))
         .allow_methods([Method::POST])
         .allow_headers([
@@ -79,11 +80,14 @@ pub fn app(state: AppState) -> Router {
     Router::new()
         .route("/", get(assets::demo_page))
         .route("/widget.js", get(assets::widget_js))
+        .route("/favicon.svg", get(assets::favicon))
+        .route("/favicon.ico", get(assets::favicon))
         .route("/ws/visitor", get(visitor_socket::upgrade))
         .route("/ws/agent", get(agent_socket::upgrade))
         .route("/api/login", post(http::login))
         .route("/api/logout", post(http::logout))
         .route("/api/me", get(http::me))
+        .route("/api/session", get(http::session))
         .route("/resume/{token}", get(http::resume_link))
         .route("/api/analytics/handoffs", get(analytics::handoffs))
         .merge(

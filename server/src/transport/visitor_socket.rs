@@ -11,15 +11,17 @@ use std::time::Duration;
 
 use axum::extract::ws::{CloseFrame, Message, WebSocket, WebSocketUpgrade};
 use axum::extract::{ConnectInfo, State};
-use axum::http::{HeaderMap, header};
+use axum::http::HeaderMap;
 use axum::response::Response;
 use baton_shared::{ConversationId, ErrorCode, Seq, VisitorRequest, VisitorUpdate};
 
 use super::AppState;
 use super::follow::{Delivery, Follower};
-use super::frames::{ErrorFrame, Incoming, Reject, close_broken, encode, receive, send};
-use super::http::AppError;
+use super::frames::{
+    ErrorFrame, Incoming, Reject, close_broken, close_with, encode, receive, send,
+};
 use super::limits::{FrameGate, refuse};
+use super::origins::CLOSE_REFUSED;
 use crate::desk::{Desk, DeskError, Posted, Signal};
 
 /// How long a new connection may take to say `hello`.
@@ -30,8 +32,7 @@ pub async fn upgrade(
     ConnectInfo(peer): ConnectInfo<SocketAddr>,
     headers: HeaderMap,
     ws: WebSocketUpgrade,
-) -> Result<Response, AppError> {
-    check_origin(&headers, &state.allowed_origins)?;
+) -> Response {
     // The library's hard cap sits above our limit so an oversized frame can
     // be answered with an error frame instead of a dropped connection.
     let hard_cap = state.desk.limits().max_frame_bytes * 4;
@@ -43,38 +44,24 @@ pub async fn upgrade(
         .max_message_size(hard_cap)
         .max_frame_size(hard_cap)
         .read_buffer_size(4096);
-    Ok(match state.rate_limits.admit(peer, &headers) {
-        Ok(()) => ws.on_upgrade(move |socket| tracker.track_future(run(socket, state))),
+    // A refused page still counts against its address: a page reloading
+    // in a loop is throttled like any other.
+    let admitted = state.rate_limits.admit(peer, &headers);
+    match admitted.map(|()| state.origins.check(&headers)) {
+        Ok(Ok(())) => ws.on_upgrade(move |socket| tracker.track_future(run(socket, state))),
+        // Upgraded only to be told why (see `origins`); nothing is read.
+        Ok(Err(refused)) => ws.on_upgrade(move |socket| {
+            let frame = encode(&rejected(refused.reject()));
+            tracker.track_future(close_with(
+                socket,
+                frame,
+                CLOSE_REFUSED,
+                "origin not allowed",
+            ))
+        }),
         Err(reject) => ws.on_upgrade(move |socket| {
             tracker.track_future(refuse(socket, encode(&rejected(reject))))
         }),
-    })
-}
-
-/// Browsers send the embedding page's origin: the server's own pages and
-/// the configured sites may open the socket, others may not. Clients that
-/// send no origin are not browsers, so there is no page to protect.
-fn check_origin(headers: &HeaderMap, allowed: &[String]) -> Result<(), AppError> {
-    let Some(origin) = headers.get(header::ORIGIN) else {
-        return Ok(());
-    };
-    let origin = origin.to_str().unwrap_or_default();
-    let host = headers
-        .get(header::HOST)
-        .and_then(|h| h.to_str().ok())
-        .unwrap_or_default();
-    let same_origin = origin
-        .split_once("://")
-        .is_some_and(|(_, rest)| rest == host);
-    let listed = allowed
-        .iter()
-        .any(|a| a == "*" || a.trim_end_matches('/').eq_ignore_ascii_case(origin));
-    if same_origin || listed {
-        Ok(())
-    } else {
-        Err(AppError::Forbidden(format!(
-            "pages at {origin} may not open this chat; add the origin to visitors.allowed_origins"
-        )))
     }
 }
 

@@ -211,10 +211,15 @@ impl<Req: serde::Serialize, Upd: serde::de::DeserializeOwned + std::fmt::Debug> 
                 .insert("cookie", cookie.parse().unwrap());
         }
         let (ws, _) = tokio_tungstenite::connect_async(request).await?;
-        Ok(Self {
+        Ok(Self::from_stream(ws))
+    }
+
+    /// A socket the test opened itself (e.g. with its own headers).
+    pub fn from_stream(ws: WebSocketStream<MaybeTlsStream<TcpStream>>) -> Self {
+        Self {
             ws,
             _types: std::marker::PhantomData,
-        })
+        }
     }
 
     pub async fn send(&mut self, request: &Req) {
