@@ -155,6 +155,10 @@ impl ChildServer {
         if let Some(assets) = &self.assets {
             toml.push_str(&format!("assets_dir = \"{}\"\n", assets.display()));
         }
+        // Words only, unless the test configures embeddings itself.
+        if !self.extra.contains("[embeddings]") {
+            toml.push_str("[embeddings]\nsource = \"off\"\n");
+        }
         toml.push_str(&self.extra);
         std::fs::write(&config, toml).expect("writing the config");
         let log = std::fs::OpenOptions::new()

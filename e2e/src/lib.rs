@@ -79,6 +79,9 @@ impl Server {
             },
             ..baton::Config::default()
         };
+        // Words only, unless a test names a model: every browser test
+        // then starts fast and answers alike on any machine.
+        config.embeddings = baton::config::Embeddings::off();
         configure(&mut config);
         let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
         let addr = listener.local_addr().unwrap();

@@ -40,6 +40,11 @@ enum Command {
         /// Exit non-zero when any case does not match its expectation.
         #[arg(long)]
         check: bool,
+        /// Instead of the cases, print for confidence thresholds 0.50 to
+        /// 0.95 how many answerable cases would be handed off and how many
+        /// handoffs would be missed.
+        #[arg(long, conflicts_with = "check")]
+        sweep: bool,
         /// Take the policy from this config file instead of the default,
         /// and list on stderr the cases it decides differently from the
         /// baseline (the built-in policy unless --baseline is given).
@@ -110,9 +115,10 @@ pub fn main() -> ExitCode {
                 kb,
                 cases,
                 check,
+                sweep,
                 config,
                 baseline,
-            } => eval(kb.as_deref(), &cases, check, config, baseline),
+            } => eval(kb.as_deref(), &cases, check, sweep, config, baseline).await,
             Command::Export {
                 since,
                 until,
@@ -166,10 +172,11 @@ async fn serve(config_path: Option<PathBuf>) -> Result<(), AnyError> {
     Ok(())
 }
 
-fn eval(
+async fn eval(
     kb: Option<&Path>,
     cases: &Path,
     check: bool,
+    sweep: bool,
     config_path: Option<PathBuf>,
     baseline: Option<PathBuf>,
 ) -> Result<(), AnyError> {
@@ -192,15 +199,56 @@ fn eval(
         None => KnowledgeBase::parse(crate::server::DEMO_KNOWLEDGE_BASE)
             .map_err(|e| format!("the demo knowledge base: {e}"))?,
     };
+    // The same understanding as `baton serve`: the model the config
+    // names, else the one `cargo xtask` provisions, else words only.
+    let kb = kb.with_model(&config.embeddings).await?;
     let cases = read(cases)?;
-    let summary = crate::eval::run(&config.policy, &kb, &cases, &mut std::io::stdout().lock())?;
+    // Answering may wait on an embeddings endpoint with a blocking call.
+    tokio::task::block_in_place(|| judge(&config, &kb, &cases, check, sweep, config_path, baseline))
+}
+
+/// `eval` once the knowledge base is ready.
+fn judge(
+    config: &Config,
+    kb: &KnowledgeBase,
+    cases: &str,
+    check: bool,
+    sweep: bool,
+    config_path: Option<PathBuf>,
+    baseline: Option<PathBuf>,
+) -> Result<(), AnyError> {
+    if sweep {
+        let mut out = std::io::stdout().lock();
+        writeln!(
+            out,
+            "threshold  answerable handed off  handoffs missed  cases passed"
+        )?;
+        for p in crate::eval::sweep(&config.policy, kb, cases)? {
+            let share = |n: usize, of: usize| {
+                format!(
+                    "{n:>3}/{of:<3} {:>4.0}%",
+                    100.0 * n as f32 / of.max(1) as f32
+                )
+            };
+            writeln!(
+                out,
+                "{:>9.2}  {:>21}  {:>15}  {:>12}",
+                p.threshold,
+                share(p.false_handoffs, p.answerable),
+                share(p.missed_handoffs, p.handoffs),
+                format!("{}/{}", p.passed, p.cases),
+            )?;
+        }
+        return Ok(());
+    }
+    let summary = crate::eval::run(&config.policy, kb, cases, &mut std::io::stdout().lock())?;
     if config_path.is_some() || baseline.is_some() {
         let (name, before) = match &baseline {
             Some(path) => (path.display().to_string(), Config::load(Some(path))?.policy),
             None => ("the built-in policy".to_string(), Config::default().policy),
         };
-        let before = crate::eval::decisions(&before, &kb, &cases)?;
-        let after = crate::eval::decisions(&config.policy, &kb, &cases)?;
+        let before = crate::eval::decisions(&before, kb, cases)?;
+        let after = crate::eval::decisions(&config.policy, kb, cases)?;
         let changes = crate::eval::changes(&before, &after);
         let mut err = std::io::stderr().lock();
         writeln!(

@@ -41,6 +41,119 @@ pub struct Config {
     pub analytics: Analytics,
     pub metrics: MetricsConfig,
     pub attachments: Attachments,
+    pub embeddings: Embeddings,
+}
+
+/// `[embeddings]`: the sentence-embedding model retrieval uses beside its
+/// lexical ranking (see `knowledge::embedding`).
+#[derive(Debug, Clone, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct Embeddings {
+    pub source: EmbeddingSource,
+    /// A folder with the model in the Hugging Face layout (`config.json`,
+    /// `tokenizer.json`, `model.safetensors`), for `folder` and `auto`.
+    pub dir: PathBuf,
+    /// The hub repository and the revision it is pinned to.
+    pub model: String,
+    pub revision: String,
+    /// The hub, or a mirror of it (`HF_ENDPOINT` too).
+    pub hub_endpoint: String,
+    /// Hub downloads (`hub/`) and the articles' embeddings (`vectors/`).
+    pub cache_dir: PathBuf,
+    /// `[embeddings.endpoint]`, for `source = "endpoint"`.
+    pub endpoint: Option<EmbeddingEndpoint>,
+}
+
+/// Where the embedding model comes from.
+#[derive(Debug, Clone, Copy, Default, Deserialize, PartialEq, Eq)]
+#[serde(rename_all = "snake_case")]
+pub enum EmbeddingSource {
+    /// `dir` when it holds a model, else the hub; without either, lexical
+    /// retrieval only (said at start).
+    #[default]
+    Auto,
+    /// `dir` only (air-gapped sites); a missing model stops the server.
+    Folder,
+    /// The hub only (downloaded once into `cache_dir`).
+    Hub,
+    /// An OpenAI-compatible `/v1/embeddings` endpoint.
+    Endpoint,
+    /// Lexical retrieval only.
+    Off,
+}
+
+/// `[embeddings.endpoint]`: an OpenAI-compatible embeddings API.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct EmbeddingEndpoint {
+    /// Baton POSTs to `{base_url}/embeddings`.
+    pub base_url: String,
+    pub model: String,
+    /// The environment variable holding the API key, if it needs one.
+    pub api_key_env: Option<String>,
+    pub timeout_ms: u64,
+    /// What goes before a visitor's question and before an article (E5's
+    /// by default, the family the confidence is tuned on).
+    pub query_prefix: String,
+    pub passage_prefix: String,
+}
+
+impl Default for EmbeddingEndpoint {
+    fn default() -> Self {
+        Self {
+            base_url: String::new(),
+            model: String::new(),
+            api_key_env: None,
+            timeout_ms: 5_000,
+            query_prefix: "query: ".into(),
+            passage_prefix: "passage: ".into(),
+        }
+    }
+}
+
+/// `~/.cache/baton` (or `$XDG_CACHE_HOME/baton`): where `cargo xtask` puts
+/// the model, and where downloads and vectors go by default.
+fn user_cache() -> PathBuf {
+    std::env::var_os("XDG_CACHE_HOME")
+        .map(PathBuf::from)
+        .or_else(|| std::env::var_os("HOME").map(|h| PathBuf::from(h).join(".cache")))
+        .unwrap_or_else(|| PathBuf::from(".cache"))
+        .join("baton")
+}
+
+impl Default for Embeddings {
+    fn default() -> Self {
+        let cache = user_cache();
+        Self {
+            source: EmbeddingSource::Auto,
+            dir: cache.join("models/multilingual-e5-small"),
+            model: "intfloat/multilingual-e5-small".into(),
+            revision: "fd1525a9fd15316a2d503bf26ab031a61d056e98".into(),
+            hub_endpoint: std::env::var("HF_ENDPOINT")
+                .unwrap_or_else(|_| "https://huggingface.co".into()),
+            cache_dir: cache,
+            endpoint: None,
+        }
+    }
+}
+
+impl Embeddings {
+    /// Lexical retrieval only (tests that do not need the model).
+    pub fn off() -> Self {
+        Self {
+            source: EmbeddingSource::Off,
+            ..Self::default()
+        }
+    }
+
+    /// The model in `dir`, and nothing else.
+    pub fn folder(dir: impl Into<PathBuf>) -> Self {
+        Self {
+            source: EmbeddingSource::Folder,
+            dir: dir.into(),
+            ..Self::default()
+        }
+    }
 }
 
 /// `[attachments]`: files visitors and agents share.
@@ -336,6 +449,7 @@ impl Default for Config {
             analytics: Analytics::default(),
             metrics: MetricsConfig::default(),
             attachments: Attachments::default(),
+            embeddings: Embeddings::default(),
         }
     }
 }
@@ -479,6 +593,24 @@ impl Config {
                     .collect(),
             );
         }
+        if let Some(v) = var("BATON_EMBEDDINGS_DIR") {
+            self.embeddings.dir = v.into();
+        }
+        if let Some(v) = var("BATON_EMBEDDINGS") {
+            self.embeddings.source = match v.as_str() {
+                "auto" => EmbeddingSource::Auto,
+                "folder" => EmbeddingSource::Folder,
+                "hub" => EmbeddingSource::Hub,
+                "endpoint" => EmbeddingSource::Endpoint,
+                "off" => EmbeddingSource::Off,
+                _ => {
+                    return Err(ConfigError::Env {
+                        var: "BATON_EMBEDDINGS",
+                        message: format!("{v:?}: expected auto, folder, hub, endpoint or off"),
+                    });
+                }
+            };
+        }
         if let Some(v) = var("BATON_IDENTITY_SECRET") {
             self.visitors.identity_secret = Some(v);
         }
@@ -504,6 +636,25 @@ impl Config {
             ));
         }
         self.validate_assistant()?;
+        let e = &self.embeddings;
+        match (&e.source, &e.endpoint) {
+            (EmbeddingSource::Endpoint, None) => {
+                return Err(ConfigError::Invalid(
+                    "embeddings.endpoint: required with embeddings.source = \"endpoint\"".into(),
+                ));
+            }
+            (EmbeddingSource::Endpoint, Some(endpoint))
+                if !(endpoint.base_url.starts_with("http://")
+                    || endpoint.base_url.starts_with("https://"))
+                    || endpoint.model.trim().is_empty() =>
+            {
+                return Err(ConfigError::Invalid(
+                    "embeddings.endpoint: base_url (http:// or https://) and model are required"
+                        .into(),
+                ));
+            }
+            _ => {}
+        }
         if self.attachments.max_bytes == 0 {
             return Err(ConfigError::Invalid(
                 "attachments.max_bytes: must be at least 1".into(),

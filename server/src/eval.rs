@@ -55,6 +55,10 @@ struct CaseTurn {
     attachments: Vec<Attachment>,
     #[serde(default)]
     action: Option<String>,
+    /// The article that answers this turn, when the case says: answering
+    /// it with another one fails the case.
+    #[serde(default)]
+    article: Option<String>,
 }
 
 #[derive(Deserialize)]
@@ -93,6 +97,30 @@ struct SummaryFields<'a> {
 struct Outcome {
     /// 1-based turn and the handoff, if one happened.
     handoff: Option<(usize, handoff::Handoff)>,
+    /// 1-based turns answered with an article other than the one the case
+    /// names.
+    wrong_articles: Vec<usize>,
+}
+
+/// The assistant's answers to a run's turns, kept by (case, turn): they
+/// do not depend on the policy (the engine judges them afterwards), so a
+/// sweep over thresholds computes each once.
+#[derive(Default)]
+struct Answers(std::collections::HashMap<(usize, usize), handoff::Candidate>);
+
+impl Answers {
+    fn get(
+        &mut self,
+        kb: &KnowledgeBase,
+        at: (usize, usize),
+        history: &[Exchange],
+        text: &str,
+    ) -> handoff::Candidate {
+        self.0
+            .entry(at)
+            .or_insert_with(|| kb.answer(history, text))
+            .clone()
+    }
 }
 
 /// What the engine decided in one case, for comparing two policies.
@@ -103,6 +131,8 @@ pub struct Decision {
     pub handoff: Option<(Mechanism, usize)>,
     /// Whether that is what the case expects.
     pub passes: bool,
+    /// Whether the case expects a handoff.
+    pub expected: bool,
 }
 
 /// Runs every case of `cases_jsonl` and returns the decisions, in order,
@@ -112,10 +142,26 @@ pub fn decisions(
     kb: &KnowledgeBase,
     cases_jsonl: &str,
 ) -> Result<Vec<Decision>, EvalError> {
-    Ok(parse(policy, cases_jsonl)?
+    let mut answers = Answers::default();
+    Ok(decide(
+        policy,
+        kb,
+        &parse(policy, cases_jsonl)?,
+        &mut answers,
+    ))
+}
+
+fn decide(
+    policy: &Policy,
+    kb: &KnowledgeBase,
+    cases: &[(Case, Vec<Turn>, jiff::Timestamp)],
+    answers: &mut Answers,
+) -> Vec<Decision> {
+    cases
         .iter()
-        .map(|(case, turns, now)| {
-            let outcome = run_case(policy, kb, case.identity.as_ref(), turns, *now);
+        .enumerate()
+        .map(|(n, (case, turns, now))| {
+            let outcome = run_case(policy, kb, n, case, turns, *now, answers);
             Decision {
                 id: case.id.clone(),
                 handoff: outcome
@@ -123,9 +169,62 @@ pub fn decisions(
                     .as_ref()
                     .map(|(turn, h)| (h.mechanism, *turn)),
                 passes: meets(&case.expect, &outcome),
+                expected: case.expect.handoff,
+            }
+        })
+        .collect()
+}
+
+/// For thresholds 0.50, 0.55, … 0.95 (the rest of `policy` as it is):
+/// how many cases that expect no handoff were handed off anyway, and how
+/// many that expect one got none — the trade-off a team weighs before
+/// changing `confidence_threshold`.
+pub fn sweep(
+    policy: &Policy,
+    kb: &KnowledgeBase,
+    cases_jsonl: &str,
+) -> Result<Vec<SweepPoint>, EvalError> {
+    let cases = parse(policy, cases_jsonl)?;
+    let mut answers = Answers::default();
+    Ok((0..10)
+        .map(|i| {
+            let threshold = 0.5 + 0.05 * i as f32;
+            let at = Policy {
+                confidence_threshold: threshold,
+                ..policy.clone()
+            };
+            let decisions = decide(&at, kb, &cases, &mut answers);
+            let count = |expected: bool, wrong: &dyn Fn(&Decision) -> bool| {
+                decisions
+                    .iter()
+                    .filter(|d| d.expected == expected && wrong(d))
+                    .count()
+            };
+            SweepPoint {
+                threshold,
+                answerable: count(false, &|_| true),
+                false_handoffs: count(false, &|d| d.handoff.is_some()),
+                handoffs: count(true, &|_| true),
+                missed_handoffs: count(true, &|d| d.handoff.is_none()),
+                passed: decisions.iter().filter(|d| d.passes).count(),
+                cases: decisions.len(),
             }
         })
         .collect())
+}
+
+/// One threshold of a [`sweep`].
+#[derive(Debug, Clone, Copy, PartialEq, Serialize)]
+pub struct SweepPoint {
+    pub threshold: f32,
+    /// Cases that expect no handoff, and of them those handed off.
+    pub answerable: usize,
+    pub false_handoffs: usize,
+    /// Cases that expect a handoff, and of them those not handed off.
+    pub handoffs: usize,
+    pub missed_handoffs: usize,
+    pub passed: usize,
+    pub cases: usize,
 }
 
 /// The cases whose decision differs between two runs of the same cases:
@@ -183,8 +282,9 @@ pub fn run(
         passed: 0,
         failed: Vec::new(),
     };
-    for (case, turns, now) in &cases {
-        let outcome = run_case(policy, kb, case.identity.as_ref(), turns, *now);
+    let mut answers = Answers::default();
+    for (n, (case, turns, now)) in cases.iter().enumerate() {
+        let outcome = run_case(policy, kb, n, case, turns, *now, &mut answers);
         let line = match &outcome.handoff {
             Some((turn, h)) => Line {
                 id: &case.id,
@@ -292,37 +392,53 @@ fn prepare(case: &Case, policy: &Policy) -> Result<(Vec<Turn>, jiff::Timestamp),
 fn run_case(
     policy: &Policy,
     kb: &KnowledgeBase,
-    identity: Option<&Identity>,
+    n: usize,
+    case: &Case,
     turns: &[Turn],
     now: jiff::Timestamp,
+    answers: &mut Answers,
 ) -> Outcome {
     let mut history: Vec<Exchange> = Vec::new();
+    let mut wrong_articles = Vec::new();
     for (i, turn) in turns.iter().enumerate() {
         let situation = Situation {
             history: &history,
-            identity,
+            identity: case.identity.as_ref(),
             now,
         };
         if let Some(h) = handoff::before_answer(policy, &situation, turn) {
             return Outcome {
                 handoff: Some((i + 1, h)),
+                wrong_articles,
             };
         }
-        let candidate = kb.answer(&history, &turn.text);
+        let candidate = answers.get(kb, (n, i), &history, &turn.text);
         if let Some(h) = handoff::after_answer(policy, &situation, turn, &candidate) {
             return Outcome {
                 handoff: Some((i + 1, h)),
+                wrong_articles,
             };
+        }
+        if let Some(expected) = &case.turns[i].article
+            && candidate.articles.first() != Some(expected)
+        {
+            wrong_articles.push(i + 1);
         }
         history.push(Exchange {
             turn: turn.clone(),
             answer: Some(candidate),
         });
     }
-    Outcome { handoff: None }
+    Outcome {
+        handoff: None,
+        wrong_articles,
+    }
 }
 
 fn meets(expect: &Expect, outcome: &Outcome) -> bool {
+    if !outcome.wrong_articles.is_empty() {
+        return false;
+    }
     match &outcome.handoff {
         None => !expect.handoff,
         Some((turn, h)) => {
@@ -424,12 +540,14 @@ mod tests {
                 Decision {
                     id: "crypto".into(),
                     handoff: Some((Mechanism::Confidence, 1)),
-                    passes: true
+                    passes: true,
+                    expected: true,
                 },
                 Decision {
                     id: "paypal".into(),
                     handoff: None,
-                    passes: true
+                    passes: true,
+                    expected: false,
                 }
             ]
         );

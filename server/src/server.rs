@@ -30,6 +30,8 @@ pub enum ServeError {
     KnowledgeBase { path: String, message: String },
     #[error("{0}")]
     Assistant(String),
+    #[error("{0}")]
+    Embeddings(String),
     #[error(transparent)]
     Store(#[from] crate::store::StoreError),
     #[error("demo agent: {0}")]
@@ -58,6 +60,11 @@ pub async fn serve(
     );
     let (kb, kb_markdown) = load_knowledge_base(&config)?;
     tracing::info!(articles = kb.articles(), "knowledge base loaded");
+    let kb = Arc::new(
+        kb.with_model(&config.embeddings)
+            .await
+            .map_err(|e| ServeError::Embeddings(e.to_string()))?,
+    );
     let assistant =
         assistant::build(&config.assistant, kb, &kb_markdown).map_err(ServeError::Assistant)?;
     tracing::info!(

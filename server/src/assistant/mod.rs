@@ -162,7 +162,7 @@ pub fn no_drafts(_: Partial<'_>) {}
 /// base's text, sent to LLM backends as context.
 pub fn build(
     config: &AssistantConfig,
-    kb: KnowledgeBase,
+    kb: Arc<KnowledgeBase>,
     kb_markdown: &str,
 ) -> Result<Arc<dyn Assistant>, String> {
     Ok(match config.backend {

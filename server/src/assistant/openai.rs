@@ -46,6 +46,7 @@
 //! [`AssistantError::Unavailable`]: the desk hands off ("assistant
 //! unavailable") instead of leaving the visitor waiting.
 
+use std::sync::Arc;
 use std::time::Duration;
 
 use baton_shared::Brief;
@@ -86,7 +87,7 @@ pub struct OpenAi {
     api_key: Option<String>,
     config: OpenAiConfig,
     system_prompt: String,
-    kb: KnowledgeBase,
+    kb: Arc<KnowledgeBase>,
     articles: Vec<Article>,
 }
 
@@ -102,7 +103,7 @@ impl OpenAi {
     pub fn new(
         config: &OpenAiConfig,
         name: &str,
-        kb: KnowledgeBase,
+        kb: Arc<KnowledgeBase>,
         kb_markdown: &str,
         env: impl Fn(&str) -> Option<String>,
     ) -> Result<Self, String> {
@@ -281,7 +282,7 @@ impl OpenAi {
     }
 
     async fn draft(&self, ask: &Ask<'_>, drafts: Drafts<'_>) -> Result<Reply, AssistantError> {
-        let retrieved = self.kb.answer(ask.history, &ask.turn.text);
+        let retrieved = self.kb.answer_off_thread(ask.history, &ask.turn.text).await;
         let best = (retrieved.confidence > 0.0)
             .then(|| retrieved.articles.into_iter().next())
             .flatten();
@@ -896,7 +897,7 @@ mod tests {
             ["Shipping", "Refunds"]
         );
         assert!(arts[1].section.contains("## not a heading"));
-        let kb = KnowledgeBase::parse(md).unwrap();
+        let kb = Arc::new(KnowledgeBase::parse(md).unwrap());
         let config = OpenAiConfig {
             base_url: "http://127.0.0.1:9/v1/".into(),
             model: "m".into(),
@@ -923,7 +924,7 @@ mod tests {
             api_key_env: Some("BATON_TEST_NO_SUCH_KEY".into()),
             ..OpenAiConfig::default()
         };
-        let kb = || KnowledgeBase::parse(md).unwrap();
+        let kb = || Arc::new(KnowledgeBase::parse(md).unwrap());
         let err = OpenAi::new(&config, "Nova", kb(), md, |_| None)
             .err()
             .unwrap();
@@ -970,7 +971,7 @@ mod tests {
         let ai = OpenAi::new(
             &config,
             "Nova",
-            KnowledgeBase::parse(md).unwrap(),
+            Arc::new(KnowledgeBase::parse(md).unwrap()),
             md,
             |_| None,
         )
@@ -992,7 +993,7 @@ mod tests {
         let ai = OpenAi::new(
             &config,
             "Nova",
-            KnowledgeBase::parse(md).unwrap(),
+            Arc::new(KnowledgeBase::parse(md).unwrap()),
             md,
             |_| None,
         )

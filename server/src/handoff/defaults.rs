@@ -271,7 +271,8 @@ pub const BILLING: Table = &[
         "doppelt .. abgebucht", "zweimal .. abgebucht", "doppelt .. belastet", "zweimal .. belastet",
         "doppelt .. berechnet", "zweimal .. berechnet", "doppelt .. bezahlt", "zweimal .. bezahlt",
         "doppelte abbuchung*", "doppelte zahlung*", "falsch* .. abgebucht", "falsche abbuchung*",
-        "falscher betrag", "falsch berechnet", "zu viel .. abgebucht", "zu viel berechnet",
+        "falscher betrag", "falsch berechnet", "falsch* .. berechnet", "falsch* .. belastet",
+        "falsch* .. abgerechnet", "unberechtigt* .. abgebucht", "zu viel .. abgebucht", "zu viel berechnet",
         "ruckbuchung*", "chargeback*",
     ]),
     ("fr", &[

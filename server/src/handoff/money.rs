@@ -213,61 +213,42 @@ fn digit_amounts(folded: &str, currencies: &Currencies) -> Vec<Amount> {
     out
 }
 
-/// English number words followed by a currency word: "two hundred euros".
+/// Number words followed by a currency word, in the policy's languages:
+/// "two hundred euros", "dreihundert Euro", "trescientos euros",
+/// "deux cents euros", "tweehonderd euro".
 fn word_amounts(folded: &str, currencies: &Currencies) -> Vec<Amount> {
-    fn small(w: &str) -> Option<f64> {
-        const UNITS: [&str; 20] = [
-            "zero",
-            "one",
-            "two",
-            "three",
-            "four",
-            "five",
-            "six",
-            "seven",
-            "eight",
-            "nine",
-            "ten",
-            "eleven",
-            "twelve",
-            "thirteen",
-            "fourteen",
-            "fifteen",
-            "sixteen",
-            "seventeen",
-            "eighteen",
-            "nineteen",
-        ];
-        const TENS: [&str; 8] = [
-            "twenty", "thirty", "forty", "fifty", "sixty", "seventy", "eighty", "ninety",
-        ];
-        UNITS
-            .iter()
-            .position(|u| *u == w)
-            .map(|n| n as f64)
-            .or_else(|| {
-                TENS.iter()
-                    .position(|t| *t == w)
-                    .map(|n| (n as f64 + 2.0) * 10.0)
-            })
-    }
     let ws = words(folded);
     let mut out = Vec::new();
     // (thousands and millions so far, the part below a thousand)
     let mut acc: Option<(f64, f64)> = None;
     for (i, w) in ws.iter().enumerate() {
         let next = ws.get(i + 1).map(String::as_str);
+        // "2 thousand euros" is the figures' business (see `amounts`).
+        let after_figure = i > 0 && ws[i - 1].chars().all(|c| c.is_ascii_digit());
+        if after_figure {
+            acc = None;
+            continue;
+        }
         acc = match (w.as_str(), acc) {
-            (w, acc) if small(w).is_some() => {
+            (w, acc) if below_thousand(w).is_some() => {
                 let (t, c) = acc.unwrap_or((0.0, 0.0));
-                Some((t, c + small(w).unwrap_or(0.0)))
+                Some((t, c + below_thousand(w).unwrap_or(0.0)))
             }
             // "a hundred", "a thousand": the article counts as one.
-            ("a", _) if matches!(next, Some("hundred" | "thousand")) => Some((0.0, 1.0)),
-            ("hundred", Some((t, c))) => Some((t, c.max(1.0) * 100.0)),
-            ("thousand", Some((t, c))) => Some((t + c.max(1.0) * 1e3, 0.0)),
-            ("million", Some((t, c))) => Some((t + c.max(1.0) * 1e6, 0.0)),
-            ("and", Some(acc)) => Some(acc),
+            ("a", _) if next.is_some_and(|n| HUNDREDS.contains(&n) || THOUSANDS.contains(&n)) => {
+                Some((0.0, 1.0))
+            }
+            (w, Some((t, c))) if HUNDREDS.contains(&w) => Some((t, c.max(1.0) * 100.0)),
+            // "hundert", "cent", "cien" on their own: one hundred.
+            (w, None) if HUNDREDS.contains(&w) => Some((0.0, 100.0)),
+            (w, acc) if THOUSANDS.contains(&w) => {
+                let (t, c) = acc.unwrap_or((0.0, 1.0));
+                Some((t + c.max(1.0) * 1e3, 0.0))
+            }
+            ("million" | "millionen" | "millon" | "millones" | "miljoen", Some((t, c))) => {
+                Some((t + c.max(1.0) * 1e6, 0.0))
+            }
+            ("and" | "und" | "et" | "y" | "en", Some(acc)) => Some(acc),
             (w, Some((t, c))) => {
                 if let Some(code) = currencies.is_word_alias(w) {
                     out.push(Amount {
@@ -281,6 +262,110 @@ fn word_amounts(folded: &str, currencies: &Currencies) -> Vec<Amount> {
         };
     }
     out
+}
+
+const HUNDREDS: &[&str] = &[
+    "hundred", "hundert", "cent", "cents", "cien", "ciento", "honderd",
+];
+const THOUSANDS: &[&str] = &["thousand", "tausend", "mille", "mil", "duizend"];
+
+/// 0–19 and the tens, per language (folded).
+const UNITS: [&[&str]; 20] = [
+    &["zero", "null", "zero", "cero", "nul"],
+    &[
+        "one", "eins", "ein", "eine", "un", "une", "uno", "una", "een",
+    ],
+    &["two", "zwei", "deux", "dos", "twee"],
+    &["three", "drei", "trois", "tres", "drie"],
+    &["four", "vier", "quatre", "cuatro"],
+    &["five", "funf", "cinq", "cinco", "vijf"],
+    &["six", "sechs", "seis", "zes"],
+    &["seven", "sieben", "sept", "siete", "zeven"],
+    &["eight", "acht", "huit", "ocho"],
+    &["nine", "neun", "neuf", "nueve", "negen"],
+    &["ten", "zehn", "dix", "diez", "tien"],
+    &["eleven", "elf", "onze", "once"],
+    &["twelve", "zwolf", "douze", "doce", "twaalf"],
+    &["thirteen", "dreizehn", "treize", "trece", "dertien"],
+    &["fourteen", "vierzehn", "quatorze", "catorce", "veertien"],
+    &["fifteen", "funfzehn", "quinze", "quince", "vijftien"],
+    &["sixteen", "sechzehn", "seize", "dieciseis", "zestien"],
+    &[
+        "seventeen",
+        "siebzehn",
+        "dixsept",
+        "diecisiete",
+        "zeventien",
+    ],
+    &["eighteen", "achtzehn", "dixhuit", "dieciocho", "achttien"],
+    &["nineteen", "neunzehn", "dixneuf", "diecinueve", "negentien"],
+];
+const TENS: [&[&str]; 8] = [
+    &["twenty", "zwanzig", "vingt", "veinte", "twintig"],
+    &["thirty", "dreissig", "trente", "treinta", "dertig"],
+    &["forty", "vierzig", "quarante", "cuarenta", "veertig"],
+    &["fifty", "funfzig", "cinquante", "cincuenta", "vijftig"],
+    &["sixty", "sechzig", "soixante", "sesenta", "zestig"],
+    &["seventy", "siebzig", "soixantedix", "setenta", "zeventig"],
+    &["eighty", "achtzig", "quatrevingt", "ochenta", "tachtig"],
+    &["ninety", "neunzig", "quatrevingtdix", "noventa", "negentig"],
+];
+/// Spanish hundreds, one word each.
+const SPANISH_HUNDREDS: [&str; 8] = [
+    "doscientos",
+    "trescientos",
+    "cuatrocientos",
+    "quinientos",
+    "seiscientos",
+    "setecientos",
+    "ochocientos",
+    "novecientos",
+];
+
+/// The value of a number word below a thousand, including the German and
+/// Dutch compounds ("zweihundertfunfzig", "fünfundzwanzig",
+/// "driehonderd") and Spanish hundreds ("trescientas").
+fn below_thousand(w: &str) -> Option<f64> {
+    let unit = |w: &str| UNITS.iter().position(|u| u.contains(&w)).map(|n| n as f64);
+    let tens = |w: &str| {
+        TENS.iter()
+            .position(|t| t.contains(&w))
+            .map(|n| (n as f64 + 2.0) * 10.0)
+    };
+    // Below a hundred: a unit, a ten, or "<unit>und<ten>" / "<unit>en<ten>".
+    let below_hundred = |w: &str| {
+        unit(w).or_else(|| tens(w)).or_else(|| {
+            ["und", "en"].iter().find_map(|joint| {
+                let (u, t) = w.split_once(joint)?;
+                Some(unit(u)? + tens(t)?)
+            })
+        })
+    };
+    if let Some(n) = below_hundred(w) {
+        return Some(n);
+    }
+    let masculine = w.replace("ientas", "ientos");
+    if let Some(h) = SPANISH_HUNDREDS.iter().position(|h| *h == masculine) {
+        return Some((h as f64 + 2.0) * 100.0);
+    }
+    for hundred in ["hundert", "honderd"] {
+        if let Some((before, after)) = w.split_once(hundred)
+            && (!before.is_empty() || !after.is_empty())
+        {
+            let times = if before.is_empty() {
+                1.0
+            } else {
+                unit(before)?
+            };
+            let rest = if after.is_empty() {
+                0.0
+            } else {
+                below_hundred(after)?
+            };
+            return Some(times * 100.0 + rest);
+        }
+    }
+    None
 }
 
 #[cfg(test)]
@@ -325,6 +410,15 @@ mod tests {
         assert_eq!(one("120 Franken"), (120.0, "CHF"));
         assert_eq!(one("two hundred euros"), (200.0, "EUR"));
         assert_eq!(one("a hundred and fifty pounds"), (150.0, "GBP"));
+        assert_eq!(one("trescientos euros"), (300.0, "EUR"));
+        assert_eq!(one("doscientas cincuenta libras"), (250.0, "GBP"));
+        assert_eq!(one("dreihundert Euro"), (300.0, "EUR"));
+        assert_eq!(one("zweihundertfünfzig Franken"), (250.0, "CHF"));
+        assert_eq!(one("hundertfünfundzwanzig euro"), (125.0, "EUR"));
+        assert_eq!(one("deux cents euros"), (200.0, "EUR"));
+        assert_eq!(one("tweehonderd euro"), (200.0, "EUR"));
+        assert_eq!(one("mille euros"), (1000.0, "EUR"));
+        assert!(found("un euro").iter().all(|(v, _)| *v < 100.0));
         assert_eq!(one("three thousand two hundred dollars"), (3200.0, "USD"));
     }
 

@@ -359,6 +359,18 @@ pub fn is_typo_of(token: &str, word: &str) -> bool {
     if wl >= 8 { d <= 2 } else { d == 1 && tl == wl }
 }
 
+/// Whether `token` is `word` with one letter slipped (left out, doubled,
+/// swapped or wrong), for words of five letters or more: "bite" for
+/// "bitte", "pleas" for "please".
+pub fn is_slip_of(token: &str, word: &str) -> bool {
+    word.chars().count() >= 5
+        && token != word
+        && token.chars().next() == word.chars().next()
+        && token.chars().count().abs_diff(word.chars().count()) <= 1
+        && token.chars().all(char::is_alphabetic)
+        && typo_distance(token, word) == 1
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

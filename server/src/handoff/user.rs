@@ -24,7 +24,7 @@
 
 use super::defaults;
 use super::policy::{Policy, compile, effective};
-use super::text::{Analysed, Pattern, fold, is_typo_of};
+use super::text::{Analysed, Pattern, fold, is_slip_of, is_typo_of};
 
 /// How far apart a verb and its person may be (in filler words).
 const VERB_TO_PERSON: usize = 6;
@@ -39,6 +39,12 @@ const MODALS: &[&str] = &[
 /// clause ("someone *I* can talk to about my invoice"), after which the
 /// clause may go on.
 const SUBJECTS: &[&str] = &["i", "we", "ich", "wir", "je", "j", "yo", "ik", "wij"];
+/// Words that open a relative clause, which may follow its person after a
+/// comma.
+const RELATIVES: &[&str] = &[
+    "who", "whom", "that", "der", "die", "den", "dem", "mit", "qui", "avec", "que", "con", "quien",
+    "met", "wie",
+];
 
 /// The compiled lexicon of the typed-request detection.
 pub struct Requests {
@@ -100,10 +106,27 @@ impl Requests {
         if !self.enabled {
             return None;
         }
+        // A relative clause after a comma still belongs to its person:
+        // "Gibt es einen echten Menschen, mit dem ich schreiben kann?"
+        let joined = text.clauses.windows(2).filter_map(|pair| {
+            let opens = pair[1]
+                .iter()
+                .take(2)
+                .any(|w| RELATIVES.contains(&w.as_str()));
+            opens.then(|| [pair[0].as_slice(), pair[1].as_slice()].concat())
+        });
         text.clauses
             .iter()
+            .cloned()
+            .chain(joined)
             .find(|c| self.clause_asks(c))
             .map(|c| Request { words: c.join(" ") })
+    }
+
+    /// A filler, or a slip of the keyboard in a longer one ("bite" for
+    /// "bitte", "pleae").
+    fn is_filler_or_slip(&self, w: &str) -> bool {
+        self.is_filler(w) || self.fillers.iter().any(|f| is_slip_of(w, f))
     }
 
     fn is_filler(&self, w: &str) -> bool {
@@ -147,6 +170,17 @@ impl Requests {
                 persons.push((i, i + 1));
             }
         }
+        // Person words side by side are one person: "human operator",
+        // "echte Mitarbeiterin".
+        persons.sort_unstable();
+        let mut merged: Vec<(usize, usize)> = Vec::new();
+        for (s, e) in persons {
+            match merged.last_mut() {
+                Some(last) if s <= last.1 => last.1 = last.1.max(e),
+                _ => merged.push((s, e)),
+            }
+        }
+        let persons = merged;
         let verbs = Self::spans(&self.verbs, tokens, &blocked);
         let requests = Self::spans(&self.requests, tokens, &blocked);
         let fillers = |a: usize, b: usize| tokens[a..b].iter().all(|t| self.is_filler(t));
@@ -172,7 +206,9 @@ impl Requests {
         }
         for &(ps, pe) in &persons {
             // Only a person and fillers: "agent", "a real person please".
-            let others_fill = fillers(0, ps) && fillers(pe, tokens.len());
+            let only_fillers =
+                |a: usize, b: usize| tokens[a..b].iter().all(|t| self.is_filler_or_slip(t));
+            let others_fill = only_fillers(0, ps) && only_fillers(pe, tokens.len());
             if others_fill && !negated(ps) {
                 return true;
             }
@@ -271,12 +307,23 @@ mod tests {
             "opperator please",
             "speak to an agnet",
             "Ich will einen Mitarbieter",
+            "human operater please",
+            "mitarbeiter bite",
         ] {
             assert!(asks(t), "{t}");
         }
         let mut p = Policy::default();
         p.user.typo_tolerance = false;
         assert!(Requests::new(&p).find(&Analysed::new("humna")).is_none());
+    }
+
+    #[test]
+    fn a_relative_clause_after_a_comma_keeps_its_person() {
+        assert!(asks(
+            "Gibt es hier auch einen echten Menschen, mit dem ich schreiben kann?"
+        ));
+        assert!(asks("Is there a real person, someone I can talk to?"));
+        assert!(!asks("I don't want an agent, who would call me back."));
     }
 
     #[test]

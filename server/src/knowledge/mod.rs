@@ -57,12 +57,16 @@
 //! confidence, so saying "hello" never summons a person; a turn with no
 //! content at all (empty, emoji, an attachment only) has confidence 0.
 
+pub mod confidence;
+pub mod embedding;
+pub mod semantic;
 pub mod terms;
 
 use std::collections::{BTreeSet, HashMap};
 
 use crate::handoff::text::{fold, is_typo_of, words};
 use crate::handoff::{Candidate, Exchange};
+use embedding::{EmbedError, Embedder, VectorCache};
 use terms::{Analyzer, Language};
 
 const K1: f32 = 1.2;
@@ -145,11 +149,61 @@ pub enum KnowledgeError {
 struct Article {
     title: String,
     body: String,
+    /// Other ways visitors ask this (`? ` lines in the Markdown, and
+    /// phrasings agents taught it).
+    phrasings: Vec<String>,
     /// Distinct stemmed title terms.
     title_terms: BTreeSet<String>,
+    /// The same for each phrasing.
+    phrasing_terms: Vec<BTreeSet<String>>,
     /// Term frequencies over title (boosted) and body.
     tf: HashMap<String, f32>,
     len: f32,
+}
+
+/// A line under an article's heading that starts with this is another way
+/// visitors ask the article's question, not part of its answer.
+pub const PHRASING: &str = "? ";
+
+impl Article {
+    fn new(analyzer: &Analyzer, title: String, body: String, phrasings: Vec<String>) -> Self {
+        let title_terms: Vec<String> = analyzer.terms(&title);
+        let body_terms: Vec<String> = analyzer.terms(&body);
+        let phrasing_terms: Vec<Vec<String>> =
+            phrasings.iter().map(|p| analyzer.terms(p)).collect();
+        let mut tf: HashMap<String, f32> = HashMap::new();
+        for t in &title_terms {
+            *tf.entry(t.clone()).or_default() += TITLE_BOOST;
+        }
+        for t in body_terms.iter().chain(phrasing_terms.iter().flatten()) {
+            *tf.entry(t.clone()).or_default() += 1.0;
+        }
+        let len = title_terms.len() as f32 * TITLE_BOOST
+            + body_terms.len() as f32
+            + phrasing_terms.iter().map(Vec::len).sum::<usize>() as f32;
+        Self {
+            title,
+            body,
+            phrasings,
+            title_terms: title_terms.into_iter().collect(),
+            phrasing_terms: phrasing_terms
+                .into_iter()
+                .map(|t| t.into_iter().collect())
+                .collect(),
+            tf,
+            len,
+        }
+    }
+
+    /// The article's questions: its title, then its phrasings.
+    fn questions(&self) -> impl Iterator<Item = &str> {
+        std::iter::once(self.title.as_str()).chain(self.phrasings.iter().map(String::as_str))
+    }
+
+    /// What an embedding model reads of it as a passage.
+    fn passage(&self) -> String {
+        format!("{}\n{}", self.title, self.body)
+    }
 }
 
 /// A parsed, indexed knowledge base.
@@ -162,6 +216,8 @@ pub struct KnowledgeBase {
     vocabulary: BTreeSet<String>,
     avg_len: f32,
     analyzer: Analyzer,
+    /// The articles embedded, when a model is available.
+    semantic: Option<semantic::Semantic>,
 }
 
 /// How one article fares for a question.
@@ -177,7 +233,7 @@ struct Score {
 impl KnowledgeBase {
     /// Parses the Markdown; see the module docs for the format.
     pub fn parse(markdown: &str) -> Result<Self, KnowledgeError> {
-        let mut raw: Vec<(String, usize, Vec<&str>)> = Vec::new();
+        let mut raw: Vec<(String, usize, Vec<&str>, Vec<String>)> = Vec::new();
         let mut fenced = false;
         for (i, line) in markdown.lines().enumerate() {
             let trimmed = line.trim_start();
@@ -189,9 +245,14 @@ impl KnowledgeBase {
                 if title.is_empty() {
                     return Err(KnowledgeError::Untitled { line: i + 1 });
                 }
-                raw.push((title, i + 1, Vec::new()));
-            } else if let Some((_, _, body)) = raw.last_mut() {
-                body.push(line);
+                raw.push((title, i + 1, Vec::new(), Vec::new()));
+            } else if let Some((_, _, body, phrasings)) = raw.last_mut() {
+                match line.strip_prefix(PHRASING) {
+                    Some(phrasing) if !fenced && !phrasing.trim().is_empty() => {
+                        phrasings.push(phrasing.trim().to_string())
+                    }
+                    _ => body.push(line),
+                }
             }
         }
         if raw.is_empty() {
@@ -199,29 +260,18 @@ impl KnowledgeBase {
         }
         let analyzer = Analyzer::new(Language::detect(markdown));
         let mut articles = Vec::new();
-        for (title, line, body) in raw {
+        for (title, line, body, phrasings) in raw {
             let body = body.join("\n").trim().to_string();
             if body.is_empty() {
                 return Err(KnowledgeError::NoBody { title, line });
             }
-            let title_terms: Vec<String> = analyzer.terms(&title);
-            let body_terms: Vec<String> = analyzer.terms(&body);
-            let mut tf: HashMap<String, f32> = HashMap::new();
-            for t in &title_terms {
-                *tf.entry(t.clone()).or_default() += TITLE_BOOST;
-            }
-            for t in &body_terms {
-                *tf.entry(t.clone()).or_default() += 1.0;
-            }
-            let len = title_terms.len() as f32 * TITLE_BOOST + body_terms.len() as f32;
-            articles.push(Article {
-                title,
-                body,
-                title_terms: title_terms.into_iter().collect(),
-                tf,
-                len,
-            });
+            articles.push(Article::new(&analyzer, title, body, phrasings));
         }
+        Ok(Self::index(articles, analyzer))
+    }
+
+    /// Document frequencies, vocabulary and lengths over `articles`.
+    fn index(articles: Vec<Article>, analyzer: Analyzer) -> Self {
         let mut df: HashMap<String, usize> = HashMap::new();
         for a in &articles {
             for t in a.tf.keys() {
@@ -234,16 +284,112 @@ impl KnowledgeBase {
                 words(&fold(&a.title))
                     .into_iter()
                     .chain(words(&fold(&a.body)))
+                    .chain(a.phrasings.iter().flat_map(|p| words(&fold(p))))
             })
             .collect();
         let avg_len = articles.iter().map(|a| a.len).sum::<f32>() / articles.len() as f32;
-        Ok(Self {
+        Self {
             articles,
             df,
             vocabulary,
             avg_len: avg_len.max(1.0),
             analyzer,
+            semantic: None,
+        }
+    }
+
+    /// Embeds the articles with `embedder` (see [`semantic`]); from then
+    /// on answers weigh meaning as well as words. Returns how many texts
+    /// had to be computed (the rest came from `cache`).
+    pub fn embed(&mut self, embedder: Embedder, cache: &VectorCache) -> Result<usize, EmbedError> {
+        let (semantic, computed) = semantic::Semantic::build(embedder, &self.articles, cache)?;
+        self.semantic = Some(semantic);
+        Ok(computed)
+    }
+
+    /// The knowledge base with the model `config` names, if any (see
+    /// [`embedding::open`]): its articles embedded, from the vector cache
+    /// in `cache_dir` where possible. A model that is configured but
+    /// cannot be had stops the server (the error names it); articles that
+    /// cannot be embedded leave retrieval lexical, with a warning.
+    pub async fn with_model(
+        mut self,
+        config: &crate::config::Embeddings,
+    ) -> Result<Self, EmbedError> {
+        let Some(embedder) = embedding::open(config).await? else {
+            return Ok(self);
+        };
+        let cache = VectorCache::new(&config.cache_dir.join("vectors"));
+        let started = std::time::Instant::now();
+        let (kb, embedded) = tokio::task::spawn_blocking(move || {
+            let embedded = self.embed(embedder, &cache);
+            (self, embedded)
         })
+        .await
+        .map_err(|e| EmbedError::Failed(e.to_string()))?;
+        match embedded {
+            Ok(computed) => tracing::info!(
+                articles = kb.articles(),
+                computed,
+                ms = started.elapsed().as_millis() as u64,
+                "knowledge base embedded"
+            ),
+            Err(e) => tracing::warn!(%e, "the articles could not be embedded: words only"),
+        }
+        Ok(kb)
+    }
+
+    /// Whether answers use an embedding model.
+    pub fn embedded(&self) -> bool {
+        self.semantic.is_some()
+    }
+
+    /// Every article's signals for `text`, for tuning and `baton eval
+    /// --explain`: (title, lexical score, closeness by meaning).
+    pub fn explain(&self, history: &[Exchange], text: &str) -> Vec<Signals> {
+        let question = self.query_terms(text);
+        let context = self.context(history, text, &question);
+        let closeness = self.closeness(text, &context);
+        self.articles
+            .iter()
+            .enumerate()
+            .map(|(i, a)| {
+                let score = self.score(a, &question, &context);
+                let (own, in_context) = match &closeness {
+                    Some(c) => (Some(c[0][i]), c.get(1).map(|c| c[i])),
+                    None => (None, None),
+                };
+                Signals {
+                    title: a.title.clone(),
+                    lexical: score.confidence,
+                    coverage: self
+                        .coverage(a, &question.iter().map(|t| (t, 1.0)).collect::<Vec<_>>()),
+                    title_coverage: score.title,
+                    bm25: score.bm25,
+                    leans: !context.terms.is_empty() || context.pointer,
+                    closeness: own,
+                    closeness_in_context: in_context,
+                }
+            })
+            .collect()
+    }
+
+    /// The turn's closeness to every article by meaning: read alone, and
+    /// (for a follow-up) read after the turns it leans on. `None` without
+    /// a model, or when the model failed (lexical only, said in the log).
+    fn closeness(&self, text: &str, context: &Context) -> Option<Vec<Vec<semantic::Closeness>>> {
+        let semantic = self.semantic.as_ref()?;
+        let mut texts = vec![text.to_string()];
+        if !context.texts.is_empty() {
+            texts.push(format!("{} {text}", context.texts.join(" ")));
+        }
+        match semantic.closeness(&texts) {
+            Ok(c) => Some(c),
+            Err(e) => {
+                tracing::warn!(%e, "retrieval falls back to words only for this turn");
+                None
+            }
+        }
     }
 
     pub fn articles(&self) -> usize {
@@ -309,16 +455,36 @@ impl KnowledgeBase {
         if total > 0.0 { covered / total } else { 0.0 }
     }
 
+    /// The share of `text`'s content words the knowledge base uses (or
+    /// is one typo away from): how far the turn is in its language.
+    fn known_share(&self, text: &str) -> f32 {
+        let words = self.analyzer.content_words(text);
+        if words.is_empty() {
+            return 0.0;
+        }
+        let known = words
+            .iter()
+            .filter(|w| {
+                self.vocabulary.contains(*w) || self.vocabulary.iter().any(|v| is_typo_of(w, v))
+            })
+            .count();
+        known as f32 / words.len() as f32
+    }
+
     /// The idf-weighted share of the article's title terms found (or a
     /// synonym of them) in `asked`.
     fn title_coverage(&self, article: &Article, asked: &[&String]) -> f32 {
-        let total: f32 = article.title_terms.iter().map(|t| self.idf(t)).sum();
-        let found: f32 = article
-            .title_terms
-            .iter()
-            .map(|t| self.idf(t) * self.matched(t, |x| asked.iter().any(|a| *a == x)))
-            .sum();
-        if total > 0.0 { found / total } else { 0.0 }
+        std::iter::once(&article.title_terms)
+            .chain(&article.phrasing_terms)
+            .map(|terms| {
+                let total: f32 = terms.iter().map(|t| self.idf(t)).sum();
+                let found: f32 = terms
+                    .iter()
+                    .map(|t| self.idf(t) * self.matched(t, |x| asked.iter().any(|a| *a == x)))
+                    .sum();
+                if total > 0.0 { found / total } else { 0.0 }
+            })
+            .fold(0.0, f32::max)
     }
 
     fn score(&self, article: &Article, question: &[String], context: &Context) -> Score {
@@ -405,6 +571,7 @@ impl KnowledgeBase {
             return Context::default();
         };
         let mut terms: Vec<String> = Vec::new();
+        let mut texts: Vec<String> = Vec::new();
         for e in history
             .iter()
             .rev()
@@ -414,6 +581,7 @@ impl KnowledgeBase {
             let earlier = self.query_terms(&e.turn.text);
             let leaned = self.leans(&e.turn.text, &earlier).is_some();
             terms.extend(earlier);
+            texts.push(e.turn.text.clone());
             if !leaned {
                 break;
             }
@@ -421,28 +589,85 @@ impl KnowledgeBase {
         terms.retain(|t| !question.contains(t));
         terms.sort();
         terms.dedup();
-        Context { terms, pointer }
+        texts.reverse();
+        Context {
+            terms,
+            pointer,
+            texts,
+        }
     }
 
     /// The best answer to `text` given the conversation so far, with a
     /// confidence in [0, 1] computed as the module docs explain.
     pub fn answer(&self, history: &[Exchange], text: &str) -> Candidate {
+        self.assess(history, text).0
+    }
+
+    /// [`answer`](Self::answer) from async code: with an embedding model
+    /// a turn computes (or waits for an endpoint), so it runs on a
+    /// blocking thread and the async workers stay free.
+    pub async fn answer_off_thread(
+        self: &std::sync::Arc<Self>,
+        history: &[Exchange],
+        text: &str,
+    ) -> Candidate {
+        if self.semantic.is_none() {
+            return self.answer(history, text);
+        }
+        let (kb, history, text) = (self.clone(), history.to_vec(), text.to_string());
+        match tokio::task::spawn_blocking(move || kb.answer(&history, &text)).await {
+            Ok(candidate) => candidate,
+            // The blocking pool is shutting down: no answer, a person.
+            Err(_) => Candidate {
+                text: String::new(),
+                confidence: 0.0,
+                articles: Vec::new(),
+            },
+        }
+    }
+
+    /// [`answer`](Self::answer), with the signals its confidence came
+    /// from when an embedding model weighed in (for `examples/calibrate.rs`).
+    pub fn assess(
+        &self,
+        history: &[Exchange],
+        text: &str,
+    ) -> (Candidate, Option<confidence::Features>) {
         if let Some(reply) = small_talk(text) {
-            return reply;
+            return (reply, None);
         }
         let question = self.query_terms(text);
         let context = self.context(history, text, &question);
         if question.is_empty() && !context.pointer {
-            return Candidate {
+            let nothing = Candidate {
                 text: String::new(),
                 confidence: 0.0,
                 articles: Vec::new(),
             };
+            return (nothing, None);
         }
+        let lexical = self.lexical_answer(&question, &context);
+        if let Some(closeness) = self.closeness(text, &context) {
+            let (hybrid, features) = self.hybrid_answer(text, &question, &context, &closeness);
+            // Words that match an article this well are as sure a sign as
+            // any (the lexical confidence is tuned to be right when high):
+            // the more confident of the two readings answers.
+            let candidate = if lexical.confidence > hybrid.confidence {
+                lexical
+            } else {
+                hybrid
+            };
+            return (candidate, Some(features));
+        }
+        (lexical, None)
+    }
+
+    /// The answer from words alone (module docs).
+    fn lexical_answer(&self, question: &[String], context: &Context) -> Candidate {
         let best = self
             .articles
             .iter()
-            .map(|a| (a, self.score(a, &question, &context)))
+            .map(|a| (a, self.score(a, question, context)))
             .max_by(|(_, x), (_, y)| {
                 x.confidence
                     .total_cmp(&y.confidence)
@@ -465,12 +690,118 @@ impl KnowledgeBase {
     }
 }
 
+impl KnowledgeBase {
+    /// The answer with an embedding model: articles ranked by closeness
+    /// plus a little of the lexical confidence, and the confidence of the
+    /// best from its signals ([`confidence`]).
+    fn hybrid_answer(
+        &self,
+        text: &str,
+        question: &[String],
+        context: &Context,
+        closeness: &[Vec<semantic::Closeness>],
+    ) -> (Candidate, confidence::Features) {
+        let own: Vec<String> = question.to_vec();
+        let per_article: Vec<(f32, [f32; 3], Score, f32)> = self
+            .articles
+            .iter()
+            .enumerate()
+            .map(|(i, a)| {
+                let alone = closeness[0][i];
+                // A follow-up is read in context too; one that points back
+                // ("how much is *it*?") only in context.
+                let read = match closeness.get(1).map(|c| c[i]) {
+                    Some(in_context) if context.pointer => in_context,
+                    Some(in_context) if in_context.total() > alone.total() => in_context,
+                    _ => alone,
+                };
+                let score = self.score(a, question, context);
+                let terms: Vec<(&String, f32)> = own.iter().map(|t| (t, 1.0)).collect();
+                (
+                    read.total(),
+                    [read.question, read.passage, read.sentence],
+                    score,
+                    self.coverage(a, &terms),
+                )
+            })
+            .collect();
+        let fused: Vec<f32> = per_article
+            .iter()
+            .map(|(dense, _, score, _)| dense + confidence::LEXICAL_IN_RANKING * score.confidence)
+            .collect();
+        let mut order: Vec<usize> = (0..fused.len()).collect();
+        order.sort_by(|&x, &y| fused[y].total_cmp(&fused[x]));
+        let best = order[0];
+        let runner_up = order.get(1).map_or(0.0, |&i| fused[i]);
+        let dense: Vec<f32> = per_article.iter().map(|p| p.0).collect();
+        let mean = dense.iter().sum::<f32>() / dense.len() as f32;
+        let spread =
+            (dense.iter().map(|d| (d - mean).powi(2)).sum::<f32>() / dense.len() as f32).sqrt();
+        let first_by = |value: &dyn Fn(usize) -> f32| {
+            (0..per_article.len()).max_by(|&x, &y| value(x).total_cmp(&value(y))) == Some(best)
+        };
+        let agreement = [
+            first_by(&|i| per_article[i].1[0]),
+            first_by(&|i| per_article[i].1[1]),
+            first_by(&|i| per_article[i].1[2]),
+            first_by(&|i| per_article[i].2.confidence),
+        ]
+        .into_iter()
+        .filter(|agrees| *agrees)
+        .count();
+        let (_, _, score, coverage) = per_article[best];
+        let features = confidence::Features {
+            closeness: dense[best] / 3.0,
+            margin: fused[best] - runner_up,
+            lexical: score.confidence,
+            coverage,
+            standout: if spread > 0.0 {
+                (dense[best] - mean) / spread
+            } else {
+                0.0
+            },
+            agreement: agreement as f32,
+            leans: if context.terms.is_empty() && !context.pointer {
+                0.0
+            } else {
+                1.0
+            },
+            uncovered: self.known_share(text) * (1.0 - coverage),
+        };
+        let article = &self.articles[best];
+        let candidate = Candidate {
+            text: article.body.clone(),
+            confidence: confidence::calibrated(&features),
+            articles: vec![article.title.clone()],
+        };
+        (candidate, features)
+    }
+}
+
+/// One article's signals for a turn (see [`KnowledgeBase::explain`]).
+#[derive(Debug, Clone, serde::Serialize)]
+pub struct Signals {
+    pub title: String,
+    /// The lexical confidence (module docs).
+    pub lexical: f32,
+    /// The idf-weighted share of the turn's terms the article has.
+    pub coverage: f32,
+    pub title_coverage: f32,
+    pub bm25: f32,
+    /// The turn leans on earlier ones.
+    pub leans: bool,
+    pub closeness: Option<semantic::Closeness>,
+    pub closeness_in_context: Option<semantic::Closeness>,
+}
+
 /// What a follow-up leans on.
 #[derive(Debug, Default)]
 struct Context {
     terms: Vec<String>,
     /// The turn points back with a pronoun, so it cannot stand alone.
     pointer: bool,
+    /// The earlier turns it leans on, oldest first.
+    texts: Vec<String>,
 }
 
 /// A reply to a turn that is only a greeting or thanks.
@@ -558,6 +889,25 @@ mod tests {
             KnowledgeBase::parse("## \nText").unwrap_err(),
             KnowledgeError::Untitled { line: 1 }
         );
+    }
+
+    #[test]
+    fn phrasings_are_more_ways_to_ask_not_part_of_the_answer() {
+        let md = "## Which payment methods do you accept?\n? do you take plastic\n? kann ich mit karte zahlen\nVisa and Mastercard.\n\n## How long does shipping take?\nTwo days.\n";
+        let kb = KnowledgeBase::parse(md).unwrap();
+        let c = ask(&kb, &["do you take plastic"]);
+        assert_eq!(c.articles, ["Which payment methods do you accept?"]);
+        assert_eq!(
+            c.text, "Visa and Mastercard.",
+            "the phrasings are not shown"
+        );
+        assert!(c.confidence >= 0.85, "{c:?}");
+        let without = KnowledgeBase::parse(&md.replace("? do you take plastic\n", "")).unwrap();
+        assert!(ask(&without, &["do you take plastic"]).confidence < c.confidence);
+        // A "? " line in a code block is text.
+        let fenced =
+            KnowledgeBase::parse("## How do I script it?\n```\n? not a phrasing\n```\n").unwrap();
+        assert!(ask(&fenced, &["script"]).text.contains("? not a phrasing"));
     }
 
     #[test]

@@ -59,6 +59,26 @@ pub struct TestServer {
     _dir: Option<tempfile::TempDir>,
 }
 
+/// The embedding model `cargo xtask test` provisions
+/// (`BATON_TEST_EMBEDDING_MODEL`), for the tests that need it. Without it
+/// such a test fails when `BATON_REQUIRE_EMBEDDING_MODEL` is set (CI) and
+/// is skipped, saying so, otherwise.
+#[allow(dead_code)] // not every suite uses the model
+pub fn model() -> Option<PathBuf> {
+    match std::env::var_os("BATON_TEST_EMBEDDING_MODEL") {
+        Some(dir) => Some(PathBuf::from(dir)),
+        None if std::env::var_os("BATON_REQUIRE_EMBEDDING_MODEL").is_some() => {
+            panic!("BATON_TEST_EMBEDDING_MODEL is not set (cargo xtask model prints it)")
+        }
+        None => {
+            eprintln!(
+                "skipped: no embedding model (run `cargo xtask model` and set BATON_TEST_EMBEDDING_MODEL)"
+            );
+            None
+        }
+    }
+}
+
 impl TestServer {
     /// A demo-mode server (demo agent Mia) on a fresh database.
     pub async fn start() -> Self {
@@ -95,6 +115,11 @@ impl TestServer {
             .with_test_writer()
             .try_init();
         config.database_url = database_for(&db).await;
+        // Words only unless the test asks for the model (`model()`): every
+        // suite then starts fast and answers the same on any machine.
+        if config.embeddings.source == baton::config::EmbeddingSource::Auto {
+            config.embeddings = baton::config::Embeddings::off();
+        }
         // Uploads next to the database file, not in the working directory.
         if config.attachments.dir == baton::Config::default().attachments.dir {
             config.attachments.dir = db.with_extension("uploads");

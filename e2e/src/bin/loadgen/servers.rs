@@ -49,7 +49,8 @@ impl ServerProcess {
         let config = dir.path().join("baton.toml");
         let toml = format!(
             "listen = \"127.0.0.1:0\"\ndatabase_url = {database_url:?}\ndemo = true\n\
-             [limits]\nconnections_per_minute = 0\nframes_per_second = 0\nlogins_per_minute = 0\n"
+             [limits]\nconnections_per_minute = 0\nframes_per_second = 0\nlogins_per_minute = 0\n\
+             [embeddings]\nsource = \"off\"\n"
         );
         std::fs::write(&config, toml).map_err(|e| format!("writing {}: {e}", config.display()))?;
         let mut command = Command::new(spec.binary);
