@@ -99,14 +99,20 @@ enum AgentCommand {
 
 /// Parses the arguments, runs the command, and reports errors on stderr.
 pub fn main() -> ExitCode {
+    let cli = Cli::parse();
+    // The server's log is its output; the other commands print a report of
+    // their own on stderr, which informational lines would only interleave.
+    let default_filter = match cli.command {
+        Command::Serve { .. } => "baton=info,tower_http=warn",
+        _ => "baton=warn,tower_http=warn",
+    };
     tracing_subscriber::fmt()
         .with_env_filter(
             tracing_subscriber::EnvFilter::try_from_default_env()
-                .unwrap_or_else(|_| "baton=info,tower_http=warn".into()),
+                .unwrap_or_else(|_| default_filter.into()),
         )
         .with_writer(std::io::stderr)
         .init();
-    let cli = Cli::parse();
     let runtime = tokio::runtime::Runtime::new().expect("tokio runtime");
     let result = runtime.block_on(async {
         match cli.command {

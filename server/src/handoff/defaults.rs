@@ -95,7 +95,7 @@ pub const VERBS: Table = &[
     ]),
     ("es", &[
         "hablar", "contactar", "comunicarme", "conectar", "conectarme", "transferir", "pasar", "pasame",
-        "paseme", "quiero", "quisiera", "necesito", "me gustaria", "deseo", "llamar", "llamame",
+        "paseme", "pasas", "pases", "pasen", "quiero", "quisiera", "necesito", "me gustaria", "deseo", "llamar", "llamame",
     ]),
     ("nl", &[
         "spreken", "praten", "hulp", "van", "chatten", "bereiken", "verbinden", "doorverbinden", "doorverbonden",
@@ -114,7 +114,7 @@ pub const FILLERS: Table = &[
         "are", "from", "by", "help", "on", "thanks", "thank", "hey", "hello", "hi", "ok", "okay", "so",
         "then", "instead", "already", "again", "over", "directly", "who", "that", "whom", "we", "us",
         "our", "be", "able", "possible", "it", "let", "talk", "speak", "else", "other", "another", "in",
-        "for", "this", "urgently",
+        "for", "this", "urgently", "actually", "really", "possibly", "maybe", "perhaps", "somewhere",
     ]),
     ("de", &[
         "ein", "eine", "einen", "einem", "einer", "der", "die", "das", "den", "dem", "mit", "zu", "zum",

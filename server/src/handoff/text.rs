@@ -371,6 +371,18 @@ pub fn is_slip_of(token: &str, word: &str) -> bool {
         && typo_distance(token, word) == 1
 }
 
+/// Whether `token` is `word` with two neighbouring letters swapped ("tlak"
+/// for "talk"): the commonest slip, and rare enough among real words to
+/// allow from four letters on.
+pub fn is_swap_of(token: &str, word: &str) -> bool {
+    let (t, w): (Vec<char>, Vec<char>) = (token.chars().collect(), word.chars().collect());
+    if t.len() != w.len() || w.len() < 4 {
+        return false;
+    }
+    let differ: Vec<usize> = (0..t.len()).filter(|&i| t[i] != w[i]).collect();
+    matches!(differ.as_slice(), &[i, j] if j == i + 1 && t[i] == w[j] && t[j] == w[i])
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -20,11 +20,12 @@
 //! Clauses opening with a question about the chat itself ("am I talking
 //! to…", "are you a…") never are, and fixed phrases like "human resources"
 //! do not count as a person. Person words of five letters or more are
-//! recognised with a typo ("humna", "represenative").
+//! recognised with a typo ("humna", "represenative"), verbs with two
+//! letters swapped ("tlak").
 
 use super::defaults;
 use super::policy::{Policy, compile, effective};
-use super::text::{Analysed, Pattern, fold, is_slip_of, is_typo_of};
+use super::text::{Analysed, Pattern, fold, is_slip_of, is_swap_of, is_typo_of};
 
 /// How far apart a verb and its person may be (in filler words).
 const VERB_TO_PERSON: usize = 6;
@@ -54,6 +55,9 @@ pub struct Requests {
     typo_targets: Vec<String>,
     typo_exceptions: Vec<String>,
     verbs: Vec<Pattern>,
+    /// One-word verbs of four letters or more, which accept two letters
+    /// swapped ("tlak", "sepak").
+    swap_targets: Vec<String>,
     fillers: Vec<String>,
     requests: Vec<Pattern>,
     not_requests: Vec<Pattern>,
@@ -78,6 +82,7 @@ impl Requests {
     pub fn new(policy: &Policy) -> Self {
         let u = &policy.user;
         let persons = compile(&u.persons, defaults::PERSONS);
+        let verbs = compile(&u.verbs, defaults::VERBS);
         let typo_targets = if u.typo_tolerance {
             persons
                 .iter()
@@ -93,7 +98,17 @@ impl Requests {
             persons,
             typo_targets,
             typo_exceptions: u.typo_exceptions.iter().map(|w| fold(w)).collect(),
-            verbs: compile(&u.verbs, defaults::VERBS),
+            swap_targets: if u.typo_tolerance {
+                verbs
+                    .iter()
+                    .filter_map(|p| p.exact_word())
+                    .filter(|w| w.chars().count() >= 4)
+                    .map(str::to_string)
+                    .collect()
+            } else {
+                Vec::new()
+            },
+            verbs,
             fillers: flat(effective(&u.fillers, defaults::FILLERS)),
             requests: compile(&u.requests, defaults::REQUESTS),
             not_requests: compile(&u.not_requests, defaults::NOT_REQUESTS),
@@ -181,7 +196,12 @@ impl Requests {
             }
         }
         let persons = merged;
-        let verbs = Self::spans(&self.verbs, tokens, &blocked);
+        let mut verbs = Self::spans(&self.verbs, tokens, &blocked);
+        for (i, t) in tokens.iter().enumerate() {
+            if !blocked[i] && self.swap_targets.iter().any(|w| is_swap_of(t, w)) {
+                verbs.push((i, i + 1));
+            }
+        }
         let requests = Self::spans(&self.requests, tokens, &blocked);
         let fillers = |a: usize, b: usize| tokens[a..b].iter().all(|t| self.is_filler(t));
         let verb_or_filler = |a: usize, b: usize| {
@@ -269,6 +289,7 @@ mod tests {
             "Please let me chat with your support team.",
             "speak to a human being",
             "Can I talk to someone else?",
+            "is there somebody I could really speak with",
         ] {
             assert!(asks(t), "{t}");
         }
@@ -286,6 +307,7 @@ mod tests {
             "Je voudrais parler à un humain svp",
             "quiero hablar con una persona",
             "¿Puedo hablar con un agente?",
+            "¿Me pasas con un asesor, por favor?",
             "Necesito un humano",
             "ik wil een medewerker spreken",
             "Kan ik met iemand praten?",
@@ -309,6 +331,8 @@ mod tests {
             "Ich will einen Mitarbieter",
             "human operater please",
             "mitarbeiter bite",
+            "can I tlak to someone",
+            "ich will mit einem Menschen sprecehn",
         ] {
             assert!(asks(t), "{t}");
         }
@@ -348,6 +372,7 @@ mod tests {
             "Personne ne répond au téléphone",
             "¿Estoy hablando con un humano?",
             "No quiero hablar con una persona",
+            "¿Qué pasa con mi asesor de siempre?",
             "Praat ik met een mens?",
             "Ik wil geen medewerker spreken",
             "Can I bring someone to the store?",

@@ -51,6 +51,17 @@
 //! gift cards). A turn without a pronoun may also be read on its own, and
 //! the better reading counts.
 //!
+//! # With an embedding model
+//!
+//! When the server has a model ([`embedding`]), meaning weighs in too
+//! ([`semantic`]): articles are ranked by their closeness to the question
+//! plus [`confidence::LEXICAL_IN_RANKING`] of the confidence above, and the best one's
+//! confidence comes from a logistic model over eight signals
+//! ([`confidence`]: closeness, lead over the runner-up, word coverage,
+//! agreement, …). The more confident of the two readings — words alone,
+//! or words and meaning — answers, so a question in the knowledge base's
+//! own words is never worse off for the model.
+//!
 //! Words the knowledge base does not know but that are one typo away from
 //! one it does ("shiping", "authentification") are read as that word.
 //! Greetings and thanks on their own get a short reply with full

@@ -2,7 +2,7 @@
 //! and language ("do you take paypal" ~ "Which payment methods do you
 //! accept?", "Wie lange dauert der Versand?" ~ "How long does shipping
 //! take?"). The lexical half is the knowledge base's own (see
-//! [`super`]); [`super::retrieval`] joins them.
+//! [`super`]); [`super::KnowledgeBase`] joins them.
 //!
 //! Where the model comes from, in the order tried (`[embeddings]` in the
 //! config):
@@ -115,7 +115,11 @@ pub async fn open(config: &Embeddings) -> Result<Option<Embedder>, EmbedError> {
                 .endpoint
                 .as_ref()
                 .ok_or_else(|| EmbedError::Model("embeddings.endpoint is not configured".into()))?;
-            let endpoint = Endpoint::new(endpoint)?;
+            // A blocking client may not be built on an async worker.
+            let endpoint = endpoint.clone();
+            let endpoint = tokio::task::spawn_blocking(move || Endpoint::new(&endpoint))
+                .await
+                .map_err(|e| EmbedError::Model(e.to_string()))??;
             Some(Embedder::Remote(Arc::new(endpoint)))
         }
         EmbeddingSource::Auto if hub::FILES.iter().all(|f| config.dir.join(f).is_file()) => {

@@ -17,7 +17,8 @@ use super::{EmbedError, Kind};
 use crate::config::EmbeddingEndpoint;
 
 pub struct Endpoint {
-    http: reqwest::blocking::Client,
+    /// Always `Some` until dropped (see the `Drop` impl).
+    http: Option<reqwest::blocking::Client>,
     url: String,
     model: String,
     api_key: Option<String>,
@@ -56,7 +57,7 @@ impl Endpoint {
             .build()
             .map_err(|e| EmbedError::Model(e.to_string()))?;
         Ok(Self {
-            http,
+            http: Some(http),
             url: format!("{}/embeddings", config.base_url.trim_end_matches('/')),
             model: config.model.clone(),
             api_key,
@@ -86,7 +87,8 @@ impl Endpoint {
             model: &self.model,
             input: texts.iter().map(|t| format!("{prefix}{t}")).collect(),
         };
-        let mut request = self.http.post(&self.url).json(&body);
+        let http = self.http.as_ref().expect("set until dropped");
+        let mut request = http.post(&self.url).json(&body);
         if let Some(key) = &self.api_key {
             request = request.bearer_auth(key);
         }
@@ -116,6 +118,19 @@ impl Endpoint {
         data.into_iter()
             .map(|d| unit(d.embedding).ok_or_else(|| failed("an empty or zero vector".into())))
             .collect()
+    }
+}
+
+/// A blocking client shuts its own runtime down when dropped, which tokio
+/// forbids on an async worker — where the last handle to the knowledge base
+/// may well be dropped (a test's end, a server stopping). There it is
+/// dropped on a thread of its own.
+impl Drop for Endpoint {
+    fn drop(&mut self) {
+        let http = self.http.take();
+        if tokio::runtime::Handle::try_current().is_ok() {
+            std::thread::spawn(move || drop(http));
+        }
     }
 }
 
