@@ -113,9 +113,8 @@ fn demo(mut command: Command) -> Result {
             .iter()
             .try_for_each(|path| expect_ok(addr, path)),
     };
-    let _ = Command::new("kill")
-        .args(["-TERM", &format!("-{pid}")])
-        .status();
+    // SAFETY: a plain syscall; the group is the one the demo leads.
+    unsafe { libc::killpg(pid as libc::pid_t, libc::SIGTERM) };
     let _ = child.wait();
     checked
 }
