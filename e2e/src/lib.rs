@@ -388,6 +388,18 @@ impl Browser {
         self.widget("[data-baton=panel]").await;
     }
 
+    /// Asks the assistant in the open widget and waits for its answer,
+    /// which must contain `expect`; returns the answer's text.
+    pub async fn ask_assistant(&self, question: &str, expect: &str) -> String {
+        self.type_message(question).await;
+        self.widget_text_until(
+            "[data-baton=message][data-author=assistant]",
+            &format!("the assistant's answer to {question:?}"),
+            |t| t.contains(expect),
+        )
+        .await
+    }
+
     /// Types a message into the widget and sends it with Enter.
     pub async fn type_message(&self, text: &str) {
         let input = self.widget("[data-baton=input]").await;

@@ -23,13 +23,8 @@ async fn a_visitor_is_handed_to_a_person_and_back_without_a_seam() {
     assert_responder(&visitor, ASSISTANT).await;
 
     // The assistant answers a knowledge-base question.
-    visitor.type_message("How long does shipping take?").await;
     visitor
-        .widget_text_until(
-            "[data-baton=message][data-author=assistant]",
-            "the assistant's answer",
-            |t| t.contains("business days"),
-        )
+        .ask_assistant("How long does shipping take?", "business days")
         .await;
 
     // One click on "Talk to a human": the visitor is told a person is coming.

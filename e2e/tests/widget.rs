@@ -275,13 +275,8 @@ async fn a_hostile_page_cannot_restyle_the_widget_nor_the_widget_the_page() {
         "rgb(17, 24, 39)"
     );
     assert_eq!(widget_style(&visitor, ".head", "transform").await, "none");
-    visitor.type_message("How long does shipping take?").await;
     visitor
-        .widget_text_until(
-            "[data-baton=message][data-author=assistant]",
-            "the assistant's answer on the hostile page",
-            |t| t.contains("business days"),
-        )
+        .ask_assistant("How long does shipping take?", "business days")
         .await;
     visitor.screenshot("widget-5-hostile-page").await;
 
@@ -581,13 +576,8 @@ async fn axe_finds_nothing_in_the_widget_or_the_console() {
     visitor.screenshot("widget-2-open").await;
     axe(&visitor, "'#baton-host'", "the open widget").await;
 
-    visitor.type_message("How long does shipping take?").await;
     visitor
-        .widget_text_until(
-            "[data-baton=message][data-author=assistant]",
-            "an answer",
-            |t| t.contains("business days"),
-        )
+        .ask_assistant("How long does shipping take?", "business days")
         .await;
     click(&visitor, "[data-baton=human]").await;
     visitor

@@ -389,7 +389,7 @@ fn test(tools: &Tools) -> Result {
     // `model.rs`); the tests that need it fail rather than skip without it.
     let model = [
         (model::MODEL_VAR, model::provision()?.into_os_string()),
-        ("BATON_REQUIRE_EMBEDDING_MODEL".into(), "1".into()),
+        ("BATON_REQUIRE_EMBEDDING_MODEL", "1".into()),
     ];
     // Unit, integration and end-to-end tests (e2e drives real Chromium).
     tools.run(

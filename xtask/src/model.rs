@@ -400,7 +400,7 @@ fn f32s(data: &[u8], count: usize) -> Result<Vec<half::f16>> {
 /// Q4_0 blocks back to numbers: per block of 32, `(nibble − 8) × scale`.
 fn dequantise(data: &[u8], count: usize) -> Result<Vec<half::f16>> {
     const BLOCK: usize = 18;
-    if count % 32 != 0 {
+    if !count.is_multiple_of(32) {
         return Err("a 4-bit tensor whose size is not a multiple of 32".into());
     }
     let bytes = data

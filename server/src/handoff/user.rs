@@ -83,31 +83,25 @@ impl Requests {
         let u = &policy.user;
         let persons = compile(&u.persons, defaults::PERSONS);
         let verbs = compile(&u.verbs, defaults::VERBS);
-        let typo_targets = if u.typo_tolerance {
-            persons
+        // The one-word entries of `patterns` with at least `letters`
+        // letters, when typos are tolerated at all.
+        let tolerant = |patterns: &[Pattern], letters: usize| -> Vec<String> {
+            if !u.typo_tolerance {
+                return Vec::new();
+            }
+            patterns
                 .iter()
                 .filter_map(|p| p.exact_word())
-                .filter(|w| w.chars().count() >= 5)
+                .filter(|w| w.chars().count() >= letters)
                 .map(str::to_string)
                 .collect()
-        } else {
-            Vec::new()
         };
         Self {
             enabled: u.enabled,
+            typo_targets: tolerant(&persons, 5),
+            swap_targets: tolerant(&verbs, 4),
             persons,
-            typo_targets,
             typo_exceptions: u.typo_exceptions.iter().map(|w| fold(w)).collect(),
-            swap_targets: if u.typo_tolerance {
-                verbs
-                    .iter()
-                    .filter_map(|p| p.exact_word())
-                    .filter(|w| w.chars().count() >= 4)
-                    .map(str::to_string)
-                    .collect()
-            } else {
-                Vec::new()
-            },
             verbs,
             fillers: flat(effective(&u.fillers, defaults::FILLERS)),
             requests: compile(&u.requests, defaults::REQUESTS),
