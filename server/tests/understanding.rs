@@ -122,9 +122,10 @@ struct Rates {
 }
 
 fn rates(set: &str, kb: &KnowledgeBase) -> Rates {
-    let decisions = eval::decisions(&Policy::default(), kb, &cases(set)).unwrap();
+    let cases = cases(set);
+    let decisions = eval::decisions(&Policy::default(), kb, &cases).unwrap();
     // Each request or rule case asks for a person in its last turn.
-    let last_turn: std::collections::HashMap<String, usize> = cases(set)
+    let last_turn: std::collections::HashMap<String, usize> = cases
         .lines()
         .map(|l| serde_json::from_str::<Value>(l).unwrap())
         .map(|c| {
@@ -452,13 +453,13 @@ async fn an_embeddings_endpoint_can_serve_instead_of_a_model_in_the_process() {
         ..Embeddings::default()
     };
 
+    // The telco knowledge base with the embeddings of the endpoint at `url`.
+    let through = |url: String| {
+        let config = config(&url);
+        async move { knowledge_base("telco").with_model(&config).await.unwrap() }
+    };
     let (url, endpoint) = start(false).await;
-    let remote = Arc::new(
-        knowledge_base("telco")
-            .with_model(&config(&url))
-            .await
-            .unwrap(),
-    );
+    let remote = Arc::new(through(url).await);
     assert!(
         remote.embedded(),
         "the articles were embedded by the endpoint"
@@ -481,19 +482,13 @@ async fn an_embeddings_endpoint_can_serve_instead_of_a_model_in_the_process() {
 
     // An endpoint that fails: words only, said, and still an answer.
     let (url, broken) = start(true).await;
-    let lexical = knowledge_base("telco")
-        .with_model(&config(&url))
-        .await
-        .unwrap();
+    let lexical = through(url).await;
     assert!(!lexical.embedded());
     assert!(broken.calls.load(Ordering::SeqCst) > 0);
     // A wrong key is refused by the endpoint the same way.
     unsafe { std::env::set_var("BATON_TEST_EMBEDDINGS_KEY", "sk-wrong") };
     let (url, _) = start(false).await;
-    let refused = knowledge_base("telco")
-        .with_model(&config(&url))
-        .await
-        .unwrap();
+    let refused = through(url).await;
     assert!(!refused.embedded());
 }
 
