@@ -60,6 +60,7 @@ impl Upload {
             text: self.name.clone(),
             at: None,
             articles: Vec::new(),
+            choices: Vec::new(),
             confidence: None,
             failed: self.failed.clone(),
             kind: None,

@@ -64,6 +64,14 @@ async fn escalate(visitor: &mut Visitor, frame: VisitorRequest) {
             {
                 return;
             }
+            // Asked which article was meant: none of these.
+            VisitorUpdate::Event { event } if matches!(&event.body, EventBody::Assistant { choices, .. } if !choices.is_empty()) =>
+            {
+                let none = VisitorRequest::RequestHuman {
+                    client_id: format!("none-{}", event.seq),
+                };
+                visitor.send(&none).await.unwrap();
+            }
             VisitorUpdate::Error { message, .. } => panic!("visitor: {message}"),
             _ => {}
         }

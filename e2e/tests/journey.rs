@@ -237,3 +237,99 @@ async fn wait_for_transcript(
     })
     .await
 }
+
+/// Unsure which article the visitor means, the assistant asks with the
+/// titles as quick replies: one click on the right one answers, and
+/// "None of these" brings a person, whose brief shows what was offered.
+#[tokio::test]
+async fn a_clarifying_question_is_answered_by_a_click_or_handed_to_a_person() {
+    let server = Server::start().await;
+    let driver = Driver::start().await;
+    let visitor = driver.browser(420, 760).await;
+    let agent = driver.browser(1400, 900).await;
+
+    visitor.open_widget(&server.url("/")).await;
+    // The demo knowledge base has three shipping articles; this fits each
+    // a little.
+    visitor.type_message("how much for shipping my bike").await;
+    let choice = choice_named(&visitor, "How much does shipping cost?").await;
+    visitor.screenshot("journey-clarify-1-choices").await;
+    choice.click().await.unwrap();
+    visitor
+        .widget_text_until(
+            "[data-baton=message][data-author=assistant]",
+            "the picked article's answer",
+            |t| t.contains("4.90 EUR"),
+        )
+        .await;
+    assert!(
+        visitor.find_in_widget(OPEN_CHOICE).await.is_empty(),
+        "the question is answered"
+    );
+    let transcript = visitor.widget_transcript().await;
+    assert!(
+        transcript
+            .iter()
+            .any(|(author, _, text)| author == "visitor" && text == "How much does shipping cost?"),
+        "the pick is the visitor's message: {transcript:?}"
+    );
+
+    // Asked again about something no article answers: none of these.
+    visitor.type_message("shipping to mars").await;
+    choice_named(&visitor, "How long does shipping take?").await;
+    visitor.widget(NONE_OF_THESE).await.click().await.unwrap();
+    visitor
+        .widget_text_until(
+            "[data-baton=message][data-author=notice]",
+            "the handoff notice",
+            |t| !t.is_empty(),
+        )
+        .await;
+    visitor.screenshot("journey-clarify-2-none").await;
+
+    agent
+        .sign_in(&server, "demo@baton.local", "baton-demo")
+        .await;
+    agent.open_first_in_queue().await;
+    let reason = agent
+        .page("[data-console=reason]")
+        .await
+        .text()
+        .await
+        .unwrap();
+    assert!(reason.contains("none of those offered fit"), "{reason}");
+    let tried = agent
+        .page("[data-console=tried]")
+        .await
+        .text()
+        .await
+        .unwrap();
+    assert!(
+        tried.contains("shipping to mars") && tried.contains("How long does shipping take?"),
+        "the brief shows the choices offered: {tried}"
+    );
+    let intent = agent
+        .page("[data-console=intent]")
+        .await
+        .text()
+        .await
+        .unwrap();
+    assert_eq!(intent, "shipping to mars");
+}
+
+/// The quick replies shown: those of a question that is the last line.
+const OPEN_CHOICE: &str = "[data-baton=message]:last-child [data-baton=choice]";
+const NONE_OF_THESE: &str = "[data-baton=message]:last-child [data-baton=choice-none]";
+
+/// The quick reply with this title, once the widget shows it.
+async fn choice_named(browser: &Browser, title: &str) -> fantoccini::elements::Element {
+    eventually(&format!("the choice {title:?}"), || async {
+        for choice in browser.find_in_widget(OPEN_CHOICE).await {
+            if choice.text().await.ok().as_deref() == Some(title) {
+                return Some(choice);
+            }
+        }
+        None
+    })
+    .await
+}

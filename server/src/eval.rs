@@ -79,6 +79,9 @@ struct Line<'a> {
     mechanism: Option<&'a str>,
     turn: Option<usize>,
     reason: Option<&'a str>,
+    /// Turns where the assistant asked which article was meant.
+    #[serde(skip_serializing_if = "<[usize]>::is_empty")]
+    asked: &'a [usize],
 }
 
 #[derive(Serialize)]
@@ -100,6 +103,8 @@ struct Outcome {
     /// 1-based turns answered with an article other than the one the case
     /// names.
     wrong_articles: Vec<usize>,
+    /// 1-based turns where the assistant asked which article was meant.
+    asked: Vec<usize>,
 }
 
 /// The assistant's answers to a run's turns, kept by (case, turn): they
@@ -133,6 +138,8 @@ pub struct Decision {
     pub passes: bool,
     /// Whether the case expects a handoff.
     pub expected: bool,
+    /// 1-based turns where the assistant asked which article was meant.
+    pub asked: Vec<usize>,
 }
 
 /// Runs every case of `cases_jsonl` and returns the decisions, in order,
@@ -170,6 +177,7 @@ fn decide(
                     .map(|(turn, h)| (h.mechanism, *turn)),
                 passes: meets(&case.expect, &outcome),
                 expected: case.expect.handoff,
+                asked: outcome.asked.clone(),
             }
         })
         .collect()
@@ -292,6 +300,7 @@ pub fn run(
                 mechanism: Some(h.mechanism.as_str()),
                 turn: Some(*turn),
                 reason: Some(&h.reason),
+                asked: &outcome.asked,
             },
             None => Line {
                 id: &case.id,
@@ -299,6 +308,7 @@ pub fn run(
                 mechanism: None,
                 turn: None,
                 reason: None,
+                asked: &outcome.asked,
             },
         };
         writeln!(
@@ -389,6 +399,10 @@ fn prepare(case: &Case, policy: &Policy) -> Result<(Vec<Turn>, jiff::Timestamp),
 }
 
 /// The live path, turn by turn, until the first handoff.
+///
+/// A clarifying question is answered the way a visitor who knows what
+/// they asked would: with the article the case names, when it is among
+/// the choices; otherwise with "none of these" (which hands off).
 fn run_case(
     policy: &Policy,
     kb: &KnowledgeBase,
@@ -399,7 +413,11 @@ fn run_case(
     answers: &mut Answers,
 ) -> Outcome {
     let mut history: Vec<Exchange> = Vec::new();
-    let mut wrong_articles = Vec::new();
+    let mut outcome = Outcome {
+        handoff: None,
+        wrong_articles: Vec::new(),
+        asked: Vec::new(),
+    };
     for (i, turn) in turns.iter().enumerate() {
         let situation = Situation {
             history: &history,
@@ -407,32 +425,64 @@ fn run_case(
             now,
         };
         if let Some(h) = handoff::before_answer(policy, &situation, turn) {
-            return Outcome {
-                handoff: Some((i + 1, h)),
-                wrong_articles,
-            };
+            outcome.handoff = Some((i + 1, h));
+            return outcome;
         }
-        let candidate = answers.get(kb, (n, i), &history, &turn.text);
+        let mut candidate = answers.get(kb, (n, i), &history, &turn.text);
         if let Some(h) = handoff::after_answer(policy, &situation, turn, &candidate) {
-            return Outcome {
-                handoff: Some((i + 1, h)),
-                wrong_articles,
+            let Some(choices) = handoff::clarify(policy, &situation, &h, &candidate) else {
+                outcome.handoff = Some((i + 1, h));
+                return outcome;
             };
+            outcome.asked.push(i + 1);
+            let pick = case.turns[i]
+                .article
+                .clone()
+                .filter(|a| choices.contains(a));
+            history.push(Exchange {
+                turn: turn.clone(),
+                answer: Some(handoff::Candidate {
+                    confidence: candidate.confidence,
+                    choices,
+                    ..handoff::Candidate::default()
+                }),
+            });
+            let reply = match pick {
+                Some(title) => Turn {
+                    text: title,
+                    ..Turn::default()
+                },
+                None => Turn {
+                    request_human: true,
+                    ..Turn::default()
+                },
+            };
+            let situation = Situation {
+                history: &history,
+                identity: case.identity.as_ref(),
+                now,
+            };
+            if let Some(h) = handoff::before_answer(policy, &situation, &reply) {
+                outcome.handoff = Some((i + 1, h));
+                return outcome;
+            }
+            candidate = kb.answer(&history, &reply.text);
+            if let Some(h) = handoff::after_answer(policy, &situation, &reply, &candidate) {
+                outcome.handoff = Some((i + 1, h));
+                return outcome;
+            }
         }
         if let Some(expected) = &case.turns[i].article
             && candidate.articles.first() != Some(expected)
         {
-            wrong_articles.push(i + 1);
+            outcome.wrong_articles.push(i + 1);
         }
         history.push(Exchange {
             turn: turn.clone(),
             answer: Some(candidate),
         });
     }
-    Outcome {
-        handoff: None,
-        wrong_articles,
-    }
+    outcome
 }
 
 fn meets(expect: &Expect, outcome: &Outcome) -> bool {
@@ -542,12 +592,14 @@ mod tests {
                     handoff: Some((Mechanism::Confidence, 1)),
                     passes: true,
                     expected: true,
+                    asked: vec![],
                 },
                 Decision {
                     id: "paypal".into(),
                     handoff: None,
                     passes: true,
                     expected: false,
+                    asked: vec![],
                 }
             ]
         );

@@ -287,6 +287,7 @@ mod tests {
                 text: "…".into(),
                 articles: Vec::new(),
                 confidence: Some(0.9),
+                choices: vec![],
             },
         )
     }

@@ -162,12 +162,26 @@ async fn visitor(server: &TestServer) -> Visitor {
     visitor
 }
 
-/// Says something that hands the conversation off.
+/// Says something that hands the conversation off; if the assistant
+/// asks which article was meant first, none of them.
 async fn escalate(visitor: &mut Visitor, text: &str) {
     visitor.say("m", text).await;
-    visitor
-        .event_where(|b| matches!(b, EventBody::HandoffStarted { .. }))
+    let next = visitor
+        .event_where(|b| {
+            matches!(b, EventBody::HandoffStarted { .. })
+                || matches!(b, EventBody::Assistant { choices, .. } if !choices.is_empty())
+        })
         .await;
+    if matches!(next.body, EventBody::Assistant { .. }) {
+        visitor
+            .send(&VisitorRequest::RequestHuman {
+                client_id: "none".into(),
+            })
+            .await;
+        visitor
+            .event_where(|b| matches!(b, EventBody::HandoffStarted { .. }))
+            .await;
+    }
 }
 
 async fn rate(visitor: &mut Visitor, rating: Rating) {
@@ -607,7 +621,8 @@ async fn a_scripted_day_gives_exact_analytics_metrics_and_cases_that_round_trip(
         ),
         ("baton_connections{side=\"agent\"}", 1.0),
         ("baton_messages_total{author=\"visitor\"}", 9.0),
-        ("baton_messages_total{author=\"assistant\"}", 2.0),
+        // Two answers and A's clarifying question.
+        ("baton_messages_total{author=\"assistant\"}", 3.0),
         ("baton_messages_total{author=\"agent\"}", 3.0),
         ("baton_handoffs_total{mechanism=\"user\"}", 1.0),
         ("baton_handoffs_total{mechanism=\"rule\"}", 4.0),

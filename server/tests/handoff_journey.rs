@@ -34,6 +34,7 @@ async fn assistant_answers_from_the_knowledge_base() {
             text,
             articles,
             confidence,
+            ..
         } => {
             assert_eq!(name, "Nova");
             assert!(text.contains("business days"), "{text}");
@@ -237,7 +238,9 @@ async fn low_confidence_withholds_the_draft_and_briefs_the_agent() {
     new_conversation(&mut visitor).await;
     let mut agent = server.agent(&server.login(MIA.0, MIA.1).await).await;
 
-    visitor.say("m1", "Do you accept Bitcoin?").await;
+    // "sell" is an everyday word for "offer" (the gift cards article),
+    // but bicycles are nowhere: not even worth asking about.
+    visitor.say("m1", "Do you sell bicycles?").await;
     visitor
         .event_where(|b| matches!(b, EventBody::Visitor { .. }))
         .await;
@@ -265,7 +268,113 @@ async fn low_confidence_withholds_the_draft_and_briefs_the_agent() {
     assert!(confidence < threshold, "{confidence} < {threshold}");
     assert_eq!(threshold, 0.8);
     assert!(brief.withheld_draft.is_some());
-    assert_eq!(brief.intent, "Do you accept Bitcoin?");
+    assert_eq!(brief.intent, "Do you sell bicycles?");
+}
+
+/// Asks what the demo knowledge base half answers about payment; the
+/// assistant must ask back which article is meant. Returns the choices.
+async fn ask_about_paying(
+    visitor: &mut Client<VisitorRequest, VisitorUpdate>,
+    client_id: &str,
+    question: &str,
+) -> Vec<String> {
+    visitor.say(client_id, question).await;
+    match visitor
+        .event_where(|b| !matches!(b, EventBody::Visitor { .. }))
+        .await
+        .body
+    {
+        EventBody::Assistant {
+            text,
+            choices,
+            confidence,
+            ..
+        } => {
+            assert!(
+                text.contains("Which payment methods do you accept?"),
+                "asked in words too: {text}"
+            );
+            assert!(confidence.unwrap() < 0.8);
+            choices
+        }
+        other => panic!("expected a clarifying question, got {other:?}"),
+    }
+}
+
+/// Unsure which article is meant, the assistant asks with `choices`; a
+/// client answers with a title (`say`, word for word) or with
+/// `request_human` for none of them — as the README tells integrators.
+#[tokio::test]
+async fn a_clarifying_question_on_the_wire() {
+    const PAYMENT: &str = "Which payment methods do you accept?";
+    let server = TestServer::start().await;
+    let mut visitor = server.visitor().await;
+    new_conversation(&mut visitor).await;
+    let mut agent = server.agent(&server.login(MIA.0, MIA.1).await).await;
+
+    let choices = ask_about_paying(&mut visitor, "m1", "Do you accept Bitcoin?").await;
+    assert_eq!(choices.first().map(String::as_str), Some(PAYMENT));
+
+    // The title, word for word: answered from that article, for sure.
+    visitor.say("m2", PAYMENT).await;
+    let answer = visitor
+        .event_where(|b| matches!(b, EventBody::Assistant { .. }))
+        .await;
+    let EventBody::Assistant {
+        text,
+        articles,
+        confidence,
+        choices,
+        ..
+    } = answer.body
+    else {
+        unreachable!()
+    };
+    assert!(text.contains("PayPal"), "{text}");
+    assert_eq!(articles, [PAYMENT]);
+    assert_eq!(confidence, Some(1.0));
+    assert!(choices.is_empty());
+
+    // Asked again, the button means none of these: a person, for the
+    // assistant's lack of confidence, with what was offered in the brief.
+    ask_about_paying(
+        &mut visitor,
+        "m3",
+        "Can I pay with my Klarna account balance?",
+    )
+    .await;
+    visitor
+        .send(&VisitorRequest::RequestHuman {
+            client_id: "b1".into(),
+        })
+        .await;
+    visitor
+        .event_where(|b| matches!(b, EventBody::HandoffStarted { .. }))
+        .await;
+    let entries = agent
+        .until(|u| match u {
+            AgentUpdate::Queue { entries } if !entries.is_empty() => Some(entries),
+            _ => None,
+        })
+        .await;
+    assert_eq!(entries[0].mechanism, Mechanism::Confidence);
+    agent
+        .send(&AgentRequest::Watch {
+            conversation: entries[0].conversation,
+            last_seq: 0,
+        })
+        .await;
+    let brief = agent.detail().await.brief.unwrap();
+    assert!(
+        brief.reason.contains("none of those offered fit"),
+        "{}",
+        brief.reason
+    );
+    assert_eq!(brief.intent, "Can I pay with my Klarna account balance?");
+    assert_eq!(brief.turn, 3, "the question's turn");
+    let asked = brief.tried.last().unwrap();
+    assert_eq!(asked.question, "Can I pay with my Klarna account balance?");
+    assert_eq!(asked.articles.first().map(String::as_str), Some(PAYMENT));
 }
 
 #[tokio::test]

@@ -214,6 +214,7 @@ async fn appends_number_the_log_and_read_back_exactly_after(store: Store) {
                         text: "answer".into(),
                         articles: vec!["Returns".into()],
                         confidence: Some(0.9),
+                        choices: vec![],
                     },
                 ],
                 HandoffWrite::None,

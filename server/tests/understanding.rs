@@ -115,6 +115,9 @@ fn meaning_finds_the_article_that_words_alone_miss() {
 
 /// Rates of one run over a case set.
 struct Rates {
+    /// Cases where the assistant asked which article was meant.
+    answerable_asked: f32,
+    unanswerable_asked: f32,
     answerable_handed_off: f32,
     unanswerable_caught: f32,
     typed_requests_caught: f32,
@@ -122,8 +125,12 @@ struct Rates {
 }
 
 fn rates(set: &str, kb: &KnowledgeBase) -> Rates {
+    rates_with(set, kb, &Policy::default())
+}
+
+fn rates_with(set: &str, kb: &KnowledgeBase, policy: &Policy) -> Rates {
     let cases = cases(set);
-    let decisions = eval::decisions(&Policy::default(), kb, &cases).unwrap();
+    let decisions = eval::decisions(policy, kb, &cases).unwrap();
     // Each request or rule case asks for a person in its last turn.
     let last_turn: std::collections::HashMap<String, usize> = cases
         .lines()
@@ -155,10 +162,60 @@ fn rates(set: &str, kb: &KnowledgeBase) -> Rates {
         }
     };
     Rates {
+        answerable_asked: share("a", &|d| !d.asked.is_empty()),
+        unanswerable_asked: share("c", &|d| !d.asked.is_empty()),
         answerable_handed_off: share("a", &|d| d.handoff.is_some()),
         unanswerable_caught: share("c", &|d| d.handoff.is_some()),
         typed_requests_caught: share("u", &caught(Mechanism::User)),
         rules_caught: share("r", &caught(Mechanism::Rule)),
+    }
+}
+
+/// Asking "did you mean …?" instead of handing off: on every set, most of
+/// the answerable questions the assistant was unsure of are answered after
+/// one click on the right article (the eval's visitor picks the article
+/// its case names, or "none of these"), and no question the knowledge
+/// base cannot answer is kept from a person by it.
+#[test]
+fn asking_which_article_answers_what_a_handoff_would_not() {
+    let Some(dir) = support::model() else { return };
+    let never = Policy {
+        clarify: false,
+        ..Policy::default()
+    };
+    for set in SETS {
+        let kb = understanding(set, &dir);
+        let (without, with) = (rates_with(set, &kb, &never), rates(set, &kb));
+        eprintln!(
+            "{set}: answerable handed off {:.2} → {:.2} (asked {:.2}); unanswerable caught {:.2} → {:.2} (asked first {:.2})",
+            without.answerable_handed_off,
+            with.answerable_handed_off,
+            with.answerable_asked,
+            without.unanswerable_caught,
+            with.unanswerable_caught,
+            with.unanswerable_asked,
+        );
+        assert_eq!(
+            without.answerable_asked, 0.0,
+            "{set}: asked with clarify = false"
+        );
+        assert!(
+            with.answerable_handed_off <= without.answerable_handed_off - 0.3,
+            "{set}: asking should answer far more ({:.2} → {:.2} handed off)",
+            without.answerable_handed_off,
+            with.answerable_handed_off
+        );
+        assert!(
+            with.answerable_handed_off <= 0.3,
+            "{set}: {:.2} of answerable questions still handed off",
+            with.answerable_handed_off
+        );
+        assert!(
+            with.unanswerable_caught >= without.unanswerable_caught,
+            "{set}: asking kept {:.2} → {:.2} from a person",
+            without.unanswerable_caught,
+            with.unanswerable_caught
+        );
     }
 }
 

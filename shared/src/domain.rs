@@ -119,6 +119,14 @@ pub enum EventBody {
     Visitor { client_id: String, text: String },
     /// The assistant answered. `articles` and `confidence` say what the
     /// answer rests on, for the team's brief.
+    ///
+    /// With `choices`, the answer is a clarifying question: the assistant
+    /// was not sure which of these knowledge-base articles (titles) the
+    /// visitor means. A client shows them as quick replies; sending one
+    /// as a `say`, word for word, is answered with that article, and
+    /// `request_human` right after means "none of these" (a person takes
+    /// over). `text` asks the question in words, for clients that do not
+    /// show choices.
     Assistant {
         name: String,
         text: String,
@@ -126,6 +134,8 @@ pub enum EventBody {
         articles: Vec<String>,
         #[serde(default, skip_serializing_if = "Option::is_none")]
         confidence: Option<f32>,
+        #[serde(default, skip_serializing_if = "Vec::is_empty")]
+        choices: Vec<String>,
     },
     /// A person on the team answered.
     Agent {

@@ -285,6 +285,7 @@ fn event(value: &JsValue) -> Option<Event> {
             text: s("text")?,
             articles: strings(&field(value, "articles")),
             confidence: field(value, "confidence").as_f64().map(|c| c as f32),
+            choices: strings(&field(value, "choices")),
         },
         "agent" => EventBody::Agent {
             name: s("name")?,

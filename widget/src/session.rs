@@ -355,6 +355,7 @@ impl Session {
             text: u.file.name.clone(),
             at: None,
             articles: Vec::new(),
+            choices: Vec::new(),
             confidence: None,
             failed: u.failed.clone(),
             kind: None,
@@ -952,6 +953,7 @@ mod tests {
                 text: "Refunds take 5 days.".into(),
                 articles: vec![],
                 confidence: None,
+                choices: vec![],
             },
         ));
         assert_eq!(s.draft(), None, "the stored answer replaces it");

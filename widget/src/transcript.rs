@@ -104,6 +104,8 @@ pub struct Line {
     pub at: Option<Millis>,
     /// What an assistant answer rests on (the console shows it).
     pub articles: Vec<String>,
+    /// A clarifying question's choices (article titles), best first.
+    pub choices: Vec<String>,
     pub confidence: Option<f32>,
     /// Why the server refused this message, if it did.
     pub failed: Option<String>,
@@ -371,6 +373,7 @@ impl Transcript {
                 text: text.to_owned(),
                 at: None,
                 articles: Vec::new(),
+                choices: Vec::new(),
                 confidence: None,
                 failed: p.failed.clone(),
                 kind: None,
@@ -389,6 +392,7 @@ impl Transcript {
             text: String::new(),
             at: Some(event.at),
             articles: Vec::new(),
+            choices: Vec::new(),
             confidence: None,
             failed: None,
             kind: Some(event.body.kind()),
@@ -404,12 +408,14 @@ impl Transcript {
                 text,
                 articles,
                 confidence,
+                choices,
             } => {
                 line.author = Author::Assistant;
                 line.name = Some(name.clone());
                 line.text = text.clone();
                 line.articles = articles.clone();
                 line.confidence = *confidence;
+                line.choices = choices.clone();
             }
             EventBody::Agent { name, text, .. } => {
                 line.author = Author::Agent;
@@ -515,6 +521,7 @@ mod tests {
                 text: text.into(),
                 articles: vec![],
                 confidence: None,
+                choices: vec![],
             },
         )
     }

@@ -21,7 +21,6 @@ use baton_shared::protocol::DEFAULT_MAX_TEXT_CHARS;
 use leptos::ev::KeyboardEvent;
 use leptos::html;
 use leptos::prelude::*;
-use wasm_bindgen::closure::Closure;
 use wasm_bindgen::{JsCast, UnwrapThrowExt};
 use web_sys::HtmlInputElement;
 
@@ -77,6 +76,11 @@ pub fn Widget(chat: Chat) -> impl IntoView {
 /// What a line says in the widget's language: notices the widget words
 /// itself are translated; messages and the server's notices are as sent.
 fn line_text(line: &Line, t: &Strings) -> String {
+    // A clarifying question is asked in the widget's language; its
+    // choices are the quick replies below the log.
+    if !line.choices.is_empty() {
+        return t.did_you_mean.to_owned();
+    }
     if line.author != Author::Notice {
         return line.text.clone();
     }
@@ -318,12 +322,13 @@ fn Transcript(chat: Chat, t: &'static Strings, config: Config) -> impl IntoView 
         let slot = prompt.get_untracked()?;
         slot.set_text_content(None);
         scroll_to_end(log);
-        due.then(|| rating_prompt(&slot, chat, t))
+        due.then(|| rating_prompt(&slot, t))
     });
+
     view! {
         // Arrivals are read out by the announcer: the log itself is quiet.
         // Focusable, so it scrolls with the keyboard.
-        <div class="log" data-baton="transcript" role="log" aria-live="off" aria-label=t.chat tabindex="0" node_ref=log>
+        <div class="log" data-baton="transcript" role="log" aria-live="off" aria-label=t.chat tabindex="0" node_ref=log on:click=move |ev| on_click(ev, chat)>
             // Slots the effects above keep; they take no room (CSS), so
             // what they hold lays out in the log.
             <div class="slot" node_ref=list></div>
@@ -378,6 +383,9 @@ fn message(line: &Line, t: &'static Strings, config: &Config, chat: Chat) -> web
             },
         ),
         None => body.set_text_content(Some(&line_text(line, t))),
+    }
+    if !line.choices.is_empty() {
+        quick_replies(&row, &line.choices, t);
     }
     if let Some(why) = &line.failed {
         child(
@@ -503,11 +511,56 @@ fn shared_file(body: &web_sys::Element, shared: SharedFile) {
 /// After the team closes: one click on a thumb rates, with the comment
 /// above it if the visitor wrote one. Drawn into `slot` (plain DOM, as
 /// `message` says why); the returned listener must live as long as it.
-fn rating_prompt(
-    slot: &web_sys::Element,
-    chat: Chat,
-    t: &'static Strings,
-) -> Closure<dyn FnMut(web_sys::Event)> {
+/// A clarifying question's quick replies, drawn under its text: one
+/// button per article title, then "none of these" (clicks: [`on_click`]).
+/// Shown only while the question is the last line (CSS): anything after
+/// it answers it.
+fn quick_replies(row: &web_sys::Element, choices: &[String], t: &Strings) {
+    // The line's text above asks the question (`line_text`).
+    let group = child(row, "div", &[("class", "choices")]);
+    for choice in choices {
+        child(
+            &group,
+            "button",
+            &[("type", "button"), ("data-baton", "choice")],
+        )
+        .set_text_content(Some(choice));
+    }
+    child(
+        &group,
+        "button",
+        &[("type", "button"), ("data-baton", "choice-none")],
+    )
+    .set_text_content(Some(t.none_of_these));
+}
+
+/// Every click on a button the transcript draws, heard once on the log:
+/// the rating's thumbs (with the comment beside them), and a clarifying
+/// question's quick replies — a title goes as the visitor's message (the
+/// assistant answers it with that article), "none of these" asks for a
+/// person.
+fn on_click(ev: web_sys::MouseEvent, chat: Chat) {
+    let button = event_target::<web_sys::Element>(&ev);
+    // The comment box is just before the thumbs (`rating_prompt`).
+    let comment = || {
+        button
+            .parent_element()
+            .and_then(|thumbs| thumbs.previous_element_sibling())
+            .map(|c| c.unchecked_into::<web_sys::HtmlTextAreaElement>().value())
+            .unwrap_or_default()
+    };
+    match button.get_attribute("data-baton").as_deref() {
+        Some("rate-good") => chat.rate(Rating::Good, &comment()),
+        Some("rate-bad") => chat.rate(Rating::Bad, &comment()),
+        Some("choice") => chat.say(&button.text_content().unwrap_or_default()),
+        Some("choice-none") => chat.request_human(),
+        _ => {}
+    }
+}
+
+/// The rating prompt after a close: a comment box and two thumbs (clicks:
+/// [`on_click`]).
+fn rating_prompt(slot: &web_sys::Element, t: &'static Strings) {
     let prompt = child(
         slot,
         "div",
@@ -519,7 +572,7 @@ fn rating_prompt(
         ],
     );
     child(&prompt, "p", &[("class", "q")]).set_text_content(Some(t.rate_question));
-    let comment = child(
+    child(
         &prompt,
         "textarea",
         &[
@@ -540,22 +593,6 @@ fn rating_prompt(
         )
         .set_text_content(Some(label));
     }
-    let on_click = Closure::<dyn FnMut(web_sys::Event)>::new(move |ev: web_sys::Event| {
-        let rating = match event_target::<web_sys::Element>(&ev)
-            .get_attribute("data-baton")
-            .as_deref()
-        {
-            Some("rate-good") => Rating::Good,
-            Some("rate-bad") => Rating::Bad,
-            _ => return,
-        };
-        let text = comment
-            .unchecked_ref::<web_sys::HtmlTextAreaElement>()
-            .value();
-        chat.rate(rating, &text);
-    });
-    let _ = thumbs.add_event_listener_with_callback("click", on_click.as_ref().unchecked_ref());
-    on_click
 }
 
 #[component]

@@ -61,6 +61,17 @@ fn every_update_decodes_as_serde_encodes_it() {
                 text: "Shipping takes 3 days.".into(),
                 articles: vec!["Shipping".into(), "Returns".into()],
                 confidence: Some(0.5),
+                choices: vec![],
+            },
+        ),
+        event(
+            2,
+            EventBody::Assistant {
+                name: "Nova".into(),
+                text: "Did you mean one of these?".into(),
+                articles: vec![],
+                confidence: Some(0.375),
+                choices: vec!["Shipping".into(), "Returns \"abroad\"".into()],
             },
         ),
         event(
@@ -70,6 +81,7 @@ fn every_update_decodes_as_serde_encodes_it() {
                 text: "ok".into(),
                 articles: vec![],
                 confidence: None,
+                choices: vec![],
             },
         ),
         event(

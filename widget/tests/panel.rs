@@ -276,6 +276,7 @@ async fn a_visitor_chats_asks_for_a_person_and_sees_the_responder_change() {
             text: "Let me check.".into(),
             articles: vec![],
             confidence: None,
+            choices: vec![],
         },
     );
     settle().await;
@@ -505,6 +506,7 @@ async fn what_the_visitor_has_seen_is_reported_while_the_panel_is_open() {
             text: "Hi".into(),
             articles: vec![],
             confidence: None,
+            choices: vec![],
         },
     );
     assert_eq!(reads(), [VisitorRequest::Read { seq: 1 }]);
@@ -646,6 +648,7 @@ fn nora_says(text: &str) -> EventBody {
         text: text.into(),
         articles: vec![],
         confidence: None,
+        choices: vec![],
     }
 }
 
@@ -996,6 +999,7 @@ async fn the_newest_line_stays_in_view() {
         text: ["Answer number ", &seq.to_string()].concat(),
         articles: vec![],
         confidence: None,
+        choices: vec![],
     };
     for seq in 1..=30 {
         page.event(seq, answer(seq));
@@ -1022,4 +1026,81 @@ async fn the_newest_line_stays_in_view() {
     settle().await;
     assert!(page.exists("[data-baton=draft]"));
     assert!(at_end(&log), "the draft is in view");
+}
+
+#[wasm_bindgen_test]
+async fn a_clarifying_question_is_answered_with_one_click() {
+    let page = Page::live().await;
+    let ask = |seq| {
+        page.event(
+            seq,
+            EventBody::Assistant {
+                name: "Nora".into(),
+                text: "I'm not sure which of these you mean.".into(),
+                articles: vec![],
+                confidence: Some(0.5),
+                choices: vec![
+                    "How long does shipping take?".into(),
+                    "How much does shipping cost?".into(),
+                ],
+            },
+        )
+    };
+    ask(1);
+    settle().await;
+    assert_eq!(page.count(OPEN_CHOICES), 2);
+    assert!(page.exists(NONE_OF_THESE));
+    assert!(
+        page.text("[data-baton=message][data-seq='1']")
+            .contains("Did you mean one of these?"),
+        "asked in the widget's words"
+    );
+
+    // A choice goes as the visitor's message, word for word, and the
+    // choices are gone at once.
+    page.root
+        .query_selector_all(OPEN_CHOICES)
+        .unwrap()
+        .item(1)
+        .unwrap()
+        .unchecked_into::<HtmlButtonElement>()
+        .click();
+    settle().await;
+    let VisitorRequest::Say { text, client_id } = page.last_action() else {
+        panic!("no say")
+    };
+    assert_eq!(text, "How much does shipping cost?");
+    assert_eq!(page.count(OPEN_CHOICES), 0, "answered");
+    assert!(
+        !shown(&page.find("[data-baton=choice]")),
+        "kept in the line, hidden"
+    );
+
+    // Asked again: "none of these" asks for a person.
+    page.event(2, EventBody::Visitor { client_id, text });
+    ask(3);
+    settle().await;
+    page.find::<HtmlButtonElement>(NONE_OF_THESE).click();
+    settle().await;
+    assert!(
+        matches!(page.last_action(), VisitorRequest::RequestHuman { .. }),
+        "{:?}",
+        page.last_action()
+    );
+    page.event(
+        4,
+        EventBody::HandoffStarted {
+            notice: "A person will join you soon.".into(),
+        },
+    );
+    settle().await;
+    assert!(!page.exists(NONE_OF_THESE), "answered by the handoff");
+}
+
+/// The quick replies of a question that is the last line (the only ones shown).
+const OPEN_CHOICES: &str = "[data-baton=message]:last-child [data-baton=choice]";
+const NONE_OF_THESE: &str = "[data-baton=message]:last-child [data-baton=choice-none]";
+
+fn shown(element: &HtmlElement) -> bool {
+    element.offset_height() > 0
 }

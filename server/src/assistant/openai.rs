@@ -335,6 +335,7 @@ impl OpenAi {
             text,
             confidence,
             articles: best.into_iter().collect(),
+            ..Candidate::default()
         }))
     }
 
@@ -960,6 +961,7 @@ mod tests {
                     text: "An answer.".into(),
                     confidence: 0.9,
                     articles: vec![],
+                    ..Candidate::default()
                 }),
             },
         ];

@@ -176,6 +176,7 @@ pub fn parse_reply(text: &str) -> Result<Reply, String> {
         // Without a usable confidence the answer is not trusted.
         confidence: reply.get("confidence").and_then(rating).unwrap_or(0.0),
         articles,
+        ..Candidate::default()
     }))
 }
 
@@ -193,6 +194,7 @@ mod tests {
                 text: "It ships today.".into(),
                 confidence: 0.93,
                 articles: vec!["Shipping".into()],
+                ..Candidate::default()
             }))
         );
         assert_eq!(

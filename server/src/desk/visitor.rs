@@ -318,17 +318,32 @@ impl Desk {
                 return Ok(());
             }
         };
-        if let Some(decision) = handoff::after_answer(policy, &situation, &turn, &candidate) {
-            gate.withdraw();
-            self.hand_off(&row, &decision, &situation, &turn, Some(&candidate))
-                .await?;
-            return Ok(());
-        }
-        let answer = EventBody::Assistant {
-            name: self.inner.persona.name.clone(),
-            text: candidate.text,
-            articles: candidate.articles,
-            confidence: Some(candidate.confidence),
+        let answer = match handoff::after_answer(policy, &situation, &turn, &candidate) {
+            None => EventBody::Assistant {
+                name: name.clone(),
+                text: candidate.text,
+                articles: candidate.articles,
+                confidence: Some(candidate.confidence),
+                choices: Vec::new(),
+            },
+            Some(decision) => {
+                gate.withdraw();
+                let Some(choices) = handoff::clarify(policy, &situation, &decision, &candidate)
+                else {
+                    self.hand_off(&row, &decision, &situation, &turn, Some(&candidate))
+                        .await?;
+                    return Ok(());
+                };
+                // Not sure which article the visitor means: ask, with the
+                // titles as quick replies, instead of handing off.
+                EventBody::Assistant {
+                    name: name.clone(),
+                    text: handoff::clarifying_question(&choices),
+                    articles: Vec::new(),
+                    confidence: Some(candidate.confidence),
+                    choices,
+                }
+            }
         };
         // Only onto the log it was drafted from: if anything came in
         // meanwhile (the button, a newer message, the same turn answered by
@@ -635,6 +650,7 @@ impl<'a> DraftGate<'a> {
             text: partial.text.trim_end().to_string(),
             confidence,
             articles: Vec::new(),
+            ..Candidate::default()
         };
         if draft.text.is_empty()
             || handoff::after_answer(policy, self.situation, self.turn, &draft).is_some()
@@ -708,6 +724,7 @@ fn exchanges(events: &[Event], turn_seq: Option<Seq>) -> (Vec<Exchange>, Option<
                 text,
                 articles,
                 confidence,
+                choices,
                 ..
             } => {
                 if let Some(last) = history.last_mut().filter(|e| e.answer.is_none()) {
@@ -715,6 +732,8 @@ fn exchanges(events: &[Event], turn_seq: Option<Seq>) -> (Vec<Exchange>, Option<
                         text: text.clone(),
                         confidence: confidence.unwrap_or(1.0),
                         articles: articles.clone(),
+                        choices: choices.clone(),
+                        ..Candidate::default()
                     });
                 }
             }

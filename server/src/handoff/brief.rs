@@ -29,7 +29,12 @@ pub fn brief(
             Some(Attempt {
                 question: one_line(&e.turn.text),
                 answer: answer.text.clone(),
-                articles: answer.articles.clone(),
+                // A clarifying question rests on the articles it offered.
+                articles: if answer.choices.is_empty() {
+                    answer.articles.clone()
+                } else {
+                    answer.choices.clone()
+                },
                 confidence: answer.confidence,
             })
         })
@@ -40,7 +45,14 @@ pub fn brief(
         reason: handoff.reason.clone(),
         confidence: handoff.confidence.or(withheld.map(|c| c.confidence)),
         threshold: handoff.threshold,
-        turn: u32::try_from(situation.history.len() + 1).unwrap_or(u32::MAX),
+        // "None of these" answers the clarifying question: the handoff is
+        // that question's turn (as `baton eval` and the export count it).
+        turn: u32::try_from(if super::is_none_of_these(situation, turn) {
+            situation.history.len()
+        } else {
+            situation.history.len() + 1
+        })
+        .unwrap_or(u32::MAX),
         intent: intent(handoff, situation, turn),
         tried,
         withheld_draft: withheld
@@ -107,6 +119,7 @@ mod tests {
                 text: answer.into(),
                 confidence: 0.93,
                 articles: vec![article.into()],
+                ..Candidate::default()
             }),
         }
     }
@@ -170,6 +183,7 @@ mod tests {
             text: "We accept Visa…".into(),
             confidence: 0.41,
             articles: vec!["Which payment methods do you accept?".into()],
+            ..Candidate::default()
         };
         let h = after_answer(&p, &s, &turn, &draft).unwrap();
         let b = brief(&h, &s, &turn, Some(&draft), None, 0);

@@ -90,13 +90,28 @@ pub struct Exchange {
 }
 
 /// An assistant's candidate answer.
-#[derive(Debug, Clone, PartialEq)]
+#[derive(Debug, Clone, Default, PartialEq)]
 pub struct Candidate {
     pub text: String,
     /// 0–1.
     pub confidence: f32,
     /// Titles of the knowledge-base articles used.
     pub articles: Vec<String>,
+    /// Articles that came close behind this answer's own (titles, best
+    /// first): what the visitor may mean instead. Empty when the answer
+    /// stood out, or the backend cannot tell. With them the engine may
+    /// ask instead of handing off ([`clarify`]).
+    pub contenders: Vec<String>,
+    /// Set when this answer *was* a clarifying question: the articles
+    /// offered to choose from (read back from the log for later turns).
+    pub choices: Vec<String>,
+}
+
+impl Candidate {
+    /// No answer at all: confidence 0.
+    pub fn none() -> Self {
+        Self::default()
+    }
 }
 
 /// Everything about the conversation besides the new turn.
@@ -140,7 +155,9 @@ pub fn before_answer(policy: &Policy, situation: &Situation, turn: &Turn) -> Opt
         next_step: format!("Take over from the assistant: the visitor wants a person.{question}"),
         out_of_hours: None,
     };
-    let decision = if turn.request_human {
+    let decision = if let Some(handoff) = none_fit(policy, situation, turn) {
+        Some(handoff)
+    } else if turn.request_human {
         Some(user("The visitor pressed “Talk to a human”.".into()))
     } else if let Some(request) = user::Requests::new(policy).find(&text) {
         Some(user(format!(
@@ -238,6 +255,116 @@ pub fn by_assistant(
     out_of_hours(handoff, policy, situation)
 }
 
+/// Instead of a `confidence` handoff, ask the visitor which of the close
+/// articles they mean: the articles to offer, best first, or `None` to
+/// hand off after all.
+///
+/// Asked only when the policy allows it, the handoff is for low
+/// confidence (rules and requests never wait for a question), the
+/// confidence is not too low for any article to be what was meant
+/// ([`ASK_SEVERAL_FROM`] with contenders, [`ASK_ONE_FROM`] for the best
+/// article alone), and the turn before was not itself such a question —
+/// a visitor is asked at most once in a row, and "none of these" then
+/// reaches a person.
+pub fn clarify(
+    policy: &Policy,
+    situation: &Situation,
+    handoff: &Handoff,
+    candidate: &Candidate,
+) -> Option<Vec<String>> {
+    let asked_just_before = situation
+        .history
+        .last()
+        .and_then(|e| e.answer.as_ref())
+        .is_some_and(|a| !a.choices.is_empty());
+    if !policy.clarify || handoff.mechanism != Mechanism::Confidence || asked_just_before {
+        return None;
+    }
+    let mut choices: Vec<String> = candidate.articles.iter().take(1).cloned().collect();
+    for title in &candidate.contenders {
+        if choices.len() == MAX_CHOICES {
+            break;
+        }
+        if !choices.contains(title) {
+            choices.push(title.clone());
+        }
+    }
+    let floor = if choices.len() == 1 {
+        ASK_ONE_FROM
+    } else {
+        ASK_SEVERAL_FROM
+    };
+    (!choices.is_empty() && candidate.confidence >= floor).then_some(choices)
+}
+
+/// The clarifying question in words, for clients that do not show the
+/// choices as buttons (and for the transcript's export).
+pub fn clarifying_question(choices: &[String]) -> String {
+    let list: Vec<String> = choices.iter().map(|c| format!("“{c}”")).collect();
+    format!(
+        "I'm not sure which of these you mean: {}?",
+        list.join(" or ")
+    )
+}
+
+/// The confidence (the probability that the best article is right) from
+/// which a clarifying question offers the best article alone ("Did you
+/// mean …?"), and from which it offers it with close contenders. Below,
+/// the question is too far from every article to ask about one, and a
+/// person takes over at once. Tuned on the tuning sets
+/// (`eval/sets/README.md`) with `baton eval`; the one-article floor sits
+/// just above the words-only confidence of a question half of whose
+/// words an article covers ("Do you accept *Bitcoin*?"), where offering
+/// that article misleads more often than it helps.
+pub const ASK_ONE_FROM: f32 = 0.55;
+pub const ASK_SEVERAL_FROM: f32 = 0.2;
+
+/// At most this many articles are offered in a clarifying question.
+pub const MAX_CHOICES: usize = 3;
+
+/// The visitor's answer to a clarifying question: the "none of these"
+/// button (the "Talk to a human" request right after the question) hands
+/// off as the low confidence it is, naming what was offered.
+fn none_fit(policy: &Policy, situation: &Situation, turn: &Turn) -> Option<Handoff> {
+    if !is_none_of_these(situation, turn) {
+        return None;
+    }
+    let asked = situation.history.last()?;
+    let answer = asked.answer.as_ref()?;
+    let offered = &answer.choices;
+    let question = one_line(&asked.turn.text);
+    let list = offered
+        .iter()
+        .map(|t| format!("“{t}”"))
+        .collect::<Vec<_>>()
+        .join(", ");
+    Some(Handoff {
+        mechanism: Mechanism::Confidence,
+        rule: None,
+        reason: format!(
+            "The assistant was not sure which article answers this and asked; none of those offered fit ({list})."
+        ),
+        confidence: Some(answer.confidence),
+        threshold: Some(policy.confidence_threshold),
+        next_step: format!(
+            "The knowledge base has no good answer for: “{question}”. Answer it, and consider adding an article or a phrasing."
+        ),
+        out_of_hours: None,
+    })
+}
+
+/// Whether `turn` is the button pressed while a clarifying question is
+/// open: "none of these". It answers that question, so the handoff is
+/// the question's turn, not one of its own.
+pub fn is_none_of_these(situation: &Situation, turn: &Turn) -> bool {
+    turn.request_human
+        && situation
+            .history
+            .last()
+            .and_then(|e| e.answer.as_ref())
+            .is_some_and(|a| !a.choices.is_empty())
+}
+
 /// The first hit names the handoff; the others are mentioned.
 fn rule_handoff(
     hits: Vec<rules::Hit>,
@@ -313,6 +440,7 @@ mod tests {
             text: text.into(),
             confidence,
             articles: vec!["How do refunds work?".into()],
+            ..Candidate::default()
         }
     }
 
@@ -488,5 +616,93 @@ mod tests {
             Some("Where is my parcel?")
         );
         assert_eq!(last_question(&h(&["hi"])), None);
+    }
+
+    fn situation(history: &[Exchange]) -> Situation<'_> {
+        Situation {
+            history,
+            identity: None,
+            now: now(),
+        }
+    }
+
+    fn unsure() -> Candidate {
+        Candidate {
+            contenders: vec![
+                "Can I change or cancel my order?".into(),
+                "How do I track my order?".into(),
+            ],
+            ..candidate(0.5, "Refunds take 5 days.")
+        }
+    }
+
+    #[test]
+    fn unsure_between_close_articles_asks_which_instead_of_handing_off() {
+        let p = Policy::default();
+        let t = turn("what about my order money");
+        let h = after_answer(&p, &situation(&[]), &t, &unsure()).expect("below the threshold");
+        assert_eq!(
+            clarify(&p, &situation(&[]), &h, &unsure()).unwrap(),
+            [
+                "How do refunds work?",
+                "Can I change or cancel my order?",
+                "How do I track my order?"
+            ]
+        );
+        // Nothing close behind: nothing to ask.
+        let alone = candidate(0.5, "Refunds take 5 days.");
+        assert_eq!(clarify(&p, &situation(&[]), &h, &alone), None);
+        // Not when the policy says no.
+        let no = Policy {
+            clarify: false,
+            ..Policy::default()
+        };
+        assert_eq!(clarify(&no, &situation(&[]), &h, &unsure()), None);
+        // Never instead of a rule or the visitor's request.
+        let rule = decide_on(&p, "I will sue you", 0.5).unwrap();
+        assert_eq!(clarify(&p, &situation(&[]), &rule, &unsure()), None);
+    }
+
+    #[test]
+    fn a_visitor_is_asked_once_and_none_of_these_reaches_a_person() {
+        let p = Policy::default();
+        let choices = vec![
+            "How do refunds work?".to_string(),
+            "Can I change or cancel my order?".to_string(),
+        ];
+        let asked = [Exchange {
+            turn: turn("what about my order money"),
+            answer: Some(Candidate {
+                text: clarifying_question(&choices),
+                confidence: 0.5,
+                choices,
+                ..Candidate::default()
+            }),
+        }];
+        // A second unsure turn in a row hands off instead of asking again.
+        let t = turn("the money for my order");
+        let h = after_answer(&p, &situation(&asked), &t, &unsure()).unwrap();
+        assert_eq!(clarify(&p, &situation(&asked), &h, &unsure()), None);
+        // The button right after the question: none fit, a confidence handoff
+        // that names what was offered.
+        let button = Turn {
+            request_human: true,
+            ..Turn::default()
+        };
+        let h = before_answer(&p, &situation(&asked), &button).unwrap();
+        assert_eq!(h.mechanism, Mechanism::Confidence);
+        assert!(
+            h.reason.contains("“Can I change or cancel my order?”"),
+            "{}",
+            h.reason
+        );
+        assert!(
+            h.next_step.contains("what about my order money"),
+            "{}",
+            h.next_step
+        );
+        // The same button any other time is the visitor's own request.
+        let h = before_answer(&p, &situation(&[]), &button).unwrap();
+        assert_eq!(h.mechanism, Mechanism::User);
     }
 }

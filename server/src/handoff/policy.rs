@@ -27,6 +27,11 @@ pub struct Policy {
     /// Below this confidence (0–1) the assistant's draft is withheld and a
     /// person takes over.
     pub confidence_threshold: f32,
+    /// Below the threshold, when the assistant found two or three articles
+    /// close together, ask the visitor which one they mean (a clarifying
+    /// question with the titles as quick replies) before handing off. The
+    /// visitor's pick is answered; "none of these" hands off.
+    pub clarify: bool,
     /// Words that negate what follows ("I don't need a person", "no
     /// complaints"), used by the typed-request detection and the keyword rules.
     pub negations: Lists,
@@ -50,6 +55,7 @@ impl Default for Policy {
     fn default() -> Self {
         Self {
             confidence_threshold: 0.8,
+            clarify: true,
             negations: Lists::new(),
             user: UserPolicy::default(),
             legal: KeywordRule::default(),

@@ -635,6 +635,7 @@ mod tests {
             text: text.into(),
             confidence: 0.9,
             articles: vec![],
+            ..Candidate::default()
         };
         assert_eq!(
             rules.output(&draft("Foot pain usually means the size is wrong."))[0].rule,

@@ -71,6 +71,11 @@ impl Features {
 /// toward the article that shares the visitor's words.
 pub const LEXICAL_IN_RANKING: f32 = 0.3;
 
+/// How far behind the best article (in the fused ranking: summed
+/// closeness plus [`LEXICAL_IN_RANKING`] of the lexical confidence)
+/// another may be and still be offered in a clarifying question.
+pub const CLOSE_BEHIND: f32 = 0.2;
+
 /// The fitted weights, in [`Features::to_array`] order, and the intercept
 /// (`examples/calibrate.rs`).
 pub const WEIGHTS: [f32; Features::LEN] =

@@ -89,6 +89,9 @@ const TITLE_LIFT: f32 = 0.65;
 const CONTEXT_WEIGHT: f32 = 0.5;
 /// Coverage credit for a synonym instead of the word itself.
 const SYNONYM_CREDIT: f32 = 0.8;
+/// How far below the best article's lexical confidence another may be
+/// and still be offered in a clarifying question (without a model).
+const LEXICAL_CLOSE_BEHIND: f32 = 0.2;
 /// How many earlier turns a chain of follow-ups may reach back.
 const MAX_CONTEXT_TURNS: usize = 3;
 /// A follow-up has at most this many content terms of its own.
@@ -629,11 +632,7 @@ impl KnowledgeBase {
         match tokio::task::spawn_blocking(move || kb.answer(&history, &text)).await {
             Ok(candidate) => candidate,
             // The blocking pool is shutting down: no answer, a person.
-            Err(_) => Candidate {
-                text: String::new(),
-                confidence: 0.0,
-                articles: Vec::new(),
-            },
+            Err(_) => Candidate::none(),
         }
     }
 
@@ -644,18 +643,16 @@ impl KnowledgeBase {
         history: &[Exchange],
         text: &str,
     ) -> (Candidate, Option<confidence::Features>) {
+        if let Some(chosen) = self.chosen(history, text) {
+            return (chosen, None);
+        }
         if let Some(reply) = small_talk(text) {
             return (reply, None);
         }
         let question = self.query_terms(text);
         let context = self.context(history, text, &question);
         if question.is_empty() && !context.pointer {
-            let nothing = Candidate {
-                text: String::new(),
-                confidence: 0.0,
-                articles: Vec::new(),
-            };
-            return (nothing, None);
+            return (Candidate::none(), None);
         }
         let lexical = self.lexical_answer(&question, &context);
         if let Some(closeness) = self.closeness(text, &context) {
@@ -673,30 +670,53 @@ impl KnowledgeBase {
         (lexical, None)
     }
 
+    /// The visitor's pick after a clarifying question: a turn that is one
+    /// of the titles offered (the quick reply sends it) is answered with
+    /// that article, for sure — the visitor said so.
+    fn chosen(&self, history: &[Exchange], text: &str) -> Option<Candidate> {
+        let offered = &history.last()?.answer.as_ref()?.choices;
+        let picked = fold(text.trim());
+        let title = offered.iter().find(|t| fold(t.trim()) == picked)?;
+        let article = self.articles.iter().find(|a| &a.title == title)?;
+        Some(Candidate {
+            text: article.body.clone(),
+            confidence: 1.0,
+            articles: vec![article.title.clone()],
+            ..Candidate::default()
+        })
+    }
+
     /// The answer from words alone (module docs).
     fn lexical_answer(&self, question: &[String], context: &Context) -> Candidate {
-        let best = self
+        let mut scored: Vec<(&Article, Score)> = self
             .articles
             .iter()
             .map(|a| (a, self.score(a, question, context)))
-            .max_by(|(_, x), (_, y)| {
-                x.confidence
-                    .total_cmp(&y.confidence)
-                    .then(x.title.total_cmp(&y.title))
-                    .then(x.bm25.total_cmp(&y.bm25))
-            });
-        match best {
+            .collect();
+        scored.sort_by(|(_, x), (_, y)| {
+            y.confidence
+                .total_cmp(&x.confidence)
+                .then(y.title.total_cmp(&x.title))
+                .then(y.bm25.total_cmp(&x.bm25))
+        });
+        match scored.first() {
             // An article that shares no term with the question is no answer.
             Some((article, score)) if score.confidence > 0.0 => Candidate {
                 text: article.body.clone(),
                 confidence: score.confidence,
                 articles: vec![article.title.clone()],
+                contenders: scored[1..]
+                    .iter()
+                    .take(crate::handoff::MAX_CHOICES - 1)
+                    .filter(|(_, s)| {
+                        s.confidence > 0.0
+                            && score.confidence - s.confidence <= LEXICAL_CLOSE_BEHIND
+                    })
+                    .map(|(a, _)| a.title.clone())
+                    .collect(),
+                ..Candidate::default()
             },
-            _ => Candidate {
-                text: String::new(),
-                confidence: 0.0,
-                articles: Vec::new(),
-            },
+            _ => Candidate::none(),
         }
     }
 }
@@ -780,10 +800,20 @@ impl KnowledgeBase {
             uncovered: self.known_share(text) * (1.0 - coverage),
         };
         let article = &self.articles[best];
+        // Close behind by the same ranking: what the visitor may mean
+        // instead, offered if the engine asks.
+        let contenders = order[1..]
+            .iter()
+            .take(crate::handoff::MAX_CHOICES - 1)
+            .filter(|&&i| fused[best] - fused[i] <= confidence::CLOSE_BEHIND)
+            .map(|&i| self.articles[i].title.clone())
+            .collect();
         let candidate = Candidate {
             text: article.body.clone(),
             confidence: confidence::calibrated(&features),
             articles: vec![article.title.clone()],
+            contenders,
+            ..Candidate::default()
         };
         (candidate, features)
     }
@@ -835,6 +865,7 @@ fn small_talk(text: &str) -> Option<Candidate> {
         text: reply.into(),
         confidence: 1.0,
         articles: Vec::new(),
+        ..Candidate::default()
     })
 }
 
@@ -1014,6 +1045,40 @@ mod tests {
             "a new topic is read on its own"
         );
         assert!(c.confidence >= 0.85, "{c:?}");
+    }
+
+    #[test]
+    fn close_articles_are_contenders_and_a_picked_title_is_answered() {
+        let kb = kb();
+        // "shipping" alone fits three articles about as well.
+        let vague = ask(&kb, &["shipping?"]);
+        assert!(!vague.contenders.is_empty(), "{vague:?}");
+        assert!(!vague.contenders.contains(&vague.articles[0]));
+        // A clear question stands alone.
+        let clear = ask(&kb, &["How do I reset my password?"]);
+        assert!(clear.contenders.is_empty(), "{clear:?}");
+        // After a clarifying question, the visitor's pick (the quick reply
+        // sends the title) is answered with that article, for sure.
+        let offered = vec![
+            "How long does shipping take?".to_string(),
+            "How much does shipping cost?".to_string(),
+        ];
+        let history = [Exchange {
+            turn: Turn {
+                text: "shipping?".into(),
+                ..Turn::default()
+            },
+            answer: Some(Candidate {
+                choices: offered.clone(),
+                ..Candidate::default()
+            }),
+        }];
+        let picked = kb.answer(&history, "how much does shipping cost?");
+        assert_eq!(picked.articles, [offered[1].clone()]);
+        assert_eq!(picked.confidence, 1.0);
+        // A title that was not offered is just a question.
+        let other = kb.answer(&history, "How do I track my order?");
+        assert_eq!(other.articles, ["How do I track my order?"]);
     }
 
     #[test]
