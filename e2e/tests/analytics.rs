@@ -457,6 +457,41 @@ async fn the_analytics_page_charts_the_numbers_of_a_scripted_run() {
         "{verdicts}"
     );
 
+    // …and weigh other thresholds: Bitcoin (0.6–0.7, "could have
+    // answered") is still handed off at 0.70 and above, answered below;
+    // the right verdict is a rule's, which no threshold changes.
+    let curve = "[data-console=threshold-curve]";
+    for (threshold, false_handoffs) in [("0.50", "0"), ("0.60", "0"), ("0.70", "1"), ("0.80", "1")]
+    {
+        let row = format!("{curve} tr[data-threshold='{threshold}']");
+        let cell = |column: &str| format!("{row} [data-console={column}]");
+        assert_eq!(
+            browser
+                .page(&cell("false-handoffs"))
+                .await
+                .text()
+                .await
+                .unwrap(),
+            false_handoffs,
+            "at {threshold}"
+        );
+        assert_eq!(
+            browser
+                .page(&cell("missed-handoffs"))
+                .await
+                .text()
+                .await
+                .unwrap(),
+            "0",
+            "at {threshold}"
+        );
+    }
+    assert_eq!(
+        attr(&browser, &format!("{curve} tr.current"), "data-threshold").await,
+        "0.80",
+        "the threshold in force is marked"
+    );
+
     browser.screenshot("analytics").await;
     browser
         .client

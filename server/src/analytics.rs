@@ -142,6 +142,8 @@ pub fn summarise(days: &Days, rows: &[HandoffRow]) -> HandoffAnalytics {
     let mut rules: BTreeMap<&str, u64> = BTreeMap::new();
     let mut eager: BTreeMap<(u8, Option<&str>), AggressiveRule> = BTreeMap::new();
     let mut latencies = Vec::new();
+    // Judged low-confidence handoffs: (confidence in per mille, verdict).
+    let mut judged: Vec<(u32, Verdict)> = Vec::new();
 
     for row in rows {
         a.total += 1;
@@ -160,6 +162,9 @@ pub fn summarise(days: &Days, rows: &[HandoffRow]) -> HandoffAnalytics {
             let per_mille = (confidence.clamp(0.0, 1.0) * 1000.0).round() as usize;
             a.confidence.buckets[(per_mille / 100).min(9)].handoffs += 1;
             a.confidence.handoffs += 1;
+            if let Some(verdict) = row.verdict {
+                judged.push((per_mille as u32, verdict));
+            }
             if row.threshold.is_some() {
                 a.confidence.threshold = row.threshold;
             }
@@ -210,6 +215,22 @@ pub fn summarise(days: &Days, rows: &[HandoffRow]) -> HandoffAnalytics {
     }
 
     a.per_day = per_day;
+    a.threshold_curve = (0..10u32)
+        .map(|i| {
+            let at = 500 + 50 * i;
+            let count = |verdict: Verdict, counted: &dyn Fn(u32) -> bool| {
+                judged
+                    .iter()
+                    .filter(|(c, v)| *v == verdict && counted(*c))
+                    .count() as u64
+            };
+            ThresholdPoint {
+                threshold: f64::from(at) / 1000.0,
+                false_handoffs: count(Verdict::AssistantCouldHaveAnswered, &|c| c < at),
+                missed_handoffs: count(Verdict::HandoffRight, &|c| c >= at),
+            }
+        })
+        .collect();
     let mut top: Vec<RuleCount> = rules
         .into_iter()
         .map(|(rule, handoffs)| RuleCount {
@@ -453,6 +474,60 @@ mod tests {
                 none: 4
             }
         );
+        // Only the judged confidence handoff (0.7, could have answered)
+        // speaks for other thresholds: at 0.70 or below it is answered.
+        let curve: Vec<(f64, u64, u64)> = a
+            .threshold_curve
+            .iter()
+            .map(|p| (p.threshold, p.false_handoffs, p.missed_handoffs))
+            .collect();
+        assert_eq!(curve.len(), 10);
+        assert_eq!(curve[0], (0.5, 0, 0));
+        assert_eq!(curve[4], (0.7, 0, 0), "0.69999… stored is 0.7");
+        assert_eq!(curve[5], (0.75, 1, 0));
+        assert_eq!(curve[9], (0.95, 1, 0));
+    }
+
+    #[test]
+    fn the_threshold_curve_weighs_each_verdict_where_it_falls() {
+        let days = Days::parse(Some("2026-11-20"), Some("2026-11-20"), d("2026-11-20")).unwrap();
+        let judged = |confidence: f64, verdict| {
+            let mut r = row(Mechanism::Confidence, None, at("2026-11-20", 9));
+            r.confidence = Some(confidence);
+            r.verdict = Some(verdict);
+            r
+        };
+        let rows = [
+            judged(0.62, Verdict::AssistantCouldHaveAnswered),
+            judged(0.78, Verdict::AssistantCouldHaveAnswered),
+            judged(0.55, Verdict::HandoffRight),
+            judged(0.3, Verdict::HandoffRight),
+            // Rules and unjudged handoffs say nothing about the threshold.
+            {
+                let mut r = row(Mechanism::Rule, Some("legal"), at("2026-11-20", 10));
+                r.confidence = Some(0.9);
+                r.verdict = Some(Verdict::HandoffRight);
+                r
+            },
+        ];
+        let a = summarise(&days, &rows);
+        let at = |t: f64| {
+            let p = a
+                .threshold_curve
+                .iter()
+                .find(|p| (p.threshold - t).abs() < 1e-9)
+                .unwrap();
+            (p.false_handoffs, p.missed_handoffs)
+        };
+        assert_eq!(at(0.5), (0, 1), "0.55 would have been answered");
+        assert_eq!(at(0.6), (0, 0));
+        assert_eq!(at(0.65), (1, 0));
+        assert_eq!(at(0.8), (2, 0));
+        // Fewer false handoffs only for more missed ones, as thresholds fall.
+        for pair in a.threshold_curve.windows(2) {
+            assert!(pair[0].false_handoffs <= pair[1].false_handoffs);
+            assert!(pair[0].missed_handoffs >= pair[1].missed_handoffs);
+        }
     }
 
     #[test]

@@ -593,6 +593,15 @@ async fn a_scripted_day_gives_exact_analytics_metrics_and_cases_that_round_trip(
             assistant_could_have_answered: 1,
             none: 5,
         },
+        // A is the one judged low-confidence handoff ("could have
+        // answered"): handed off at every threshold above its confidence.
+        threshold_curve: (0..10u32)
+            .map(|i| ThresholdPoint {
+                threshold: f64::from(500 + 50 * i) / 1000.0,
+                false_handoffs: u64::from(((a_confidence * 1000.0).round() as u32) < 500 + 50 * i),
+                missed_handoffs: 0,
+            })
+            .collect(),
     };
     assert_eq!(got, expected);
 

@@ -32,6 +32,26 @@ pub struct HandoffAnalytics {
     pub too_aggressive: Vec<AggressiveRule>,
     pub csat: CsatCounts,
     pub verdicts: VerdictCounts,
+    /// What the team's verdicts on low-confidence handoffs say about other
+    /// thresholds, for 0.50, 0.55, … 0.95 (as `baton eval --sweep` does
+    /// on a case file).
+    #[serde(default)]
+    pub threshold_curve: Vec<ThresholdPoint>,
+}
+
+/// One threshold, judged by the verdicts on the range's low-confidence
+/// handoffs. Only judged handoffs count: turns the assistant answered
+/// were never judged, so above the threshold in force the missed
+/// handoffs are a floor.
+#[derive(Serialize, Deserialize, Clone, Copy, Debug, PartialEq, Default)]
+pub struct ThresholdPoint {
+    pub threshold: f64,
+    /// Judged "the assistant could have answered", and still handed off
+    /// at this threshold (their confidence is below it).
+    pub false_handoffs: u64,
+    /// Judged "the handoff was right", yet answered at this threshold
+    /// (their confidence reaches it).
+    pub missed_handoffs: u64,
 }
 
 #[derive(Serialize, Deserialize, Clone, Copy, Debug, PartialEq, Eq, Default)]

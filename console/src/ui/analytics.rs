@@ -191,6 +191,8 @@ fn Report(a: HandoffAnalytics) -> impl IntoView {
         .threshold
         .map(|t| (t, format!("threshold {t:.2}")));
     let confident = a.confidence.handoffs;
+    // The threshold in force, marked in the curve.
+    let current = a.confidence.threshold;
 
     let shares: Vec<(Series, u64)> = OUTCOMES
         .into_iter()
@@ -258,6 +260,33 @@ fn Report(a: HandoffAnalytics) -> impl IntoView {
                 <Histogram bins marker=threshold color=MECHANISMS[2].color
                     summary=format!("Confidence of {confident} low-confidence handoffs")/>
                 <p class="muted">{format!("{confident} low-confidence handoffs; each bar is a range of 0.1.")}</p>
+            </figure>
+            <figure class="chart" data-console="threshold-curve">
+                <figcaption>"Other thresholds, by the team's verdicts"</figcaption>
+                {if a.verdicts.handoff_right + a.verdicts.assistant_could_have_answered == 0 {
+                    view! { <p class="muted">"No handoff judged yet: the verdicts in the brief fill this in."</p> }.into_any()
+                } else {
+                    view! {
+                        <table class="curve">
+                            <thead><tr>
+                                <th scope="col">"Threshold"</th>
+                                <th scope="col">"Still handed off, though answerable"</th>
+                                <th scope="col">"Answered, though a person was needed"</th>
+                            </tr></thead>
+                            <tbody>
+                                {a.threshold_curve.iter().map(|p| view! {
+                                    <tr data-threshold=format!("{:.2}", p.threshold)
+                                        class:current=current.is_some_and(|t| (t - p.threshold).abs() < 0.001)>
+                                        <th scope="row">{format!("{:.2}", p.threshold)}</th>
+                                        <td data-console="false-handoffs">{p.false_handoffs.to_string()}</td>
+                                        <td data-console="missed-handoffs">{p.missed_handoffs.to_string()}</td>
+                                    </tr>
+                                }).collect_view()}
+                            </tbody>
+                        </table>
+                        <p class="muted">"Judged low-confidence handoffs only: above the threshold in force, answered turns were never judged, so the right column is a floor. `baton eval --sweep` shows the same on a case file."</p>
+                    }.into_any()
+                }}
             </figure>
             <figure class="chart" data-console="chart-outcomes">
                 <figcaption>"Outcomes"</figcaption>

@@ -62,6 +62,14 @@
 //! or words and meaning — answers, so a question in the knowledge base's
 //! own words is never worse off for the model.
 //!
+//! **Contenders.** Besides the best article, an answer names the articles
+//! close behind it ([`Candidate::contenders`]: within
+//! [`confidence::CLOSE_BEHIND`] in the fused ranking, or within 0.2 of the
+//! lexical confidence without a model), so the engine can ask "did you
+//! mean …?" instead of handing off ([`crate::handoff::clarify`]). A turn
+//! that is, word for word, one of the titles such a question offered is
+//! answered with that article at confidence 1: the visitor chose it.
+//!
 //! Words the knowledge base does not know but that are one typo away from
 //! one it does ("shiping", "authentification") are read as that word.
 //! Greetings and thanks on their own get a short reply with full
