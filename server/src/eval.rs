@@ -592,7 +592,9 @@ mod tests {
                     handoff: Some((Mechanism::Confidence, 1)),
                     passes: true,
                     expected: true,
-                    asked: vec![],
+                    // "Which payment methods do you accept?" is offered;
+                    // the case names no article, so: none of these.
+                    asked: vec![1],
                 },
                 Decision {
                     id: "paypal".into(),

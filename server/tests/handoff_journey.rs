@@ -250,25 +250,34 @@ async fn low_confidence_withholds_the_draft_and_briefs_the_agent() {
         "the draft must not be shown: {next:?}"
     );
 
+    let brief = first_in_queue(&mut agent, Mechanism::Confidence).await;
+    let (confidence, threshold) = (brief.confidence.unwrap(), brief.threshold.unwrap());
+    assert!(confidence < threshold, "{confidence} < {threshold}");
+    assert_eq!(threshold, 0.8);
+    assert!(brief.withheld_draft.is_some());
+    assert_eq!(brief.intent, "Do you sell bicycles?");
+}
+
+/// The brief of the first conversation in the agent's queue, once there
+/// is one, handed off by `mechanism`.
+async fn first_in_queue(
+    agent: &mut Client<AgentRequest, AgentUpdate>,
+    mechanism: Mechanism,
+) -> Brief {
     let entries = agent
         .until(|u| match u {
             AgentUpdate::Queue { entries } if !entries.is_empty() => Some(entries),
             _ => None,
         })
         .await;
-    assert_eq!(entries[0].mechanism, Mechanism::Confidence);
+    assert_eq!(entries[0].mechanism, mechanism);
     agent
         .send(&AgentRequest::Watch {
             conversation: entries[0].conversation,
             last_seq: 0,
         })
         .await;
-    let brief = agent.detail().await.brief.unwrap();
-    let (confidence, threshold) = (brief.confidence.unwrap(), brief.threshold.unwrap());
-    assert!(confidence < threshold, "{confidence} < {threshold}");
-    assert_eq!(threshold, 0.8);
-    assert!(brief.withheld_draft.is_some());
-    assert_eq!(brief.intent, "Do you sell bicycles?");
+    agent.detail().await.brief.unwrap()
 }
 
 /// Asks what the demo knowledge base half answers about payment; the
@@ -351,20 +360,7 @@ async fn a_clarifying_question_on_the_wire() {
     visitor
         .event_where(|b| matches!(b, EventBody::HandoffStarted { .. }))
         .await;
-    let entries = agent
-        .until(|u| match u {
-            AgentUpdate::Queue { entries } if !entries.is_empty() => Some(entries),
-            _ => None,
-        })
-        .await;
-    assert_eq!(entries[0].mechanism, Mechanism::Confidence);
-    agent
-        .send(&AgentRequest::Watch {
-            conversation: entries[0].conversation,
-            last_seq: 0,
-        })
-        .await;
-    let brief = agent.detail().await.brief.unwrap();
+    let brief = first_in_queue(&mut agent, Mechanism::Confidence).await;
     assert!(
         brief.reason.contains("none of those offered fit"),
         "{}",

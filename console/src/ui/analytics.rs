@@ -284,7 +284,7 @@ fn Report(a: HandoffAnalytics) -> impl IntoView {
                                 }).collect_view()}
                             </tbody>
                         </table>
-                        <p class="muted">"Judged low-confidence handoffs only: above the threshold in force, answered turns were never judged, so the right column is a floor. `baton eval --sweep` shows the same on a case file."</p>
+                        <p class="muted">"Judged low-confidence handoffs only: above the threshold in force, answered turns were never judged, so the right column is a floor. baton eval --sweep shows the same on a case file."</p>
                     }.into_any()
                 }}
             </figure>
