@@ -400,6 +400,23 @@ impl Browser {
         .await
     }
 
+    /// Waits until the widget shows a notice line (the handoff notice,
+    /// when the visitor has just been handed off); returns its text.
+    pub async fn handoff_notice(&self) -> String {
+        self.widget_text_until(
+            "[data-baton=message][data-author=notice]",
+            "the handoff notice",
+            |t| !t.is_empty(),
+        )
+        .await
+    }
+
+    /// The text of the first element matching `css` in the page, once
+    /// there is one.
+    pub async fn page_text(&self, css: &str) -> String {
+        self.page(css).await.text().await.unwrap()
+    }
+
     /// Types a message into the widget and sends it with Enter.
     pub async fn type_message(&self, text: &str) {
         let input = self.widget("[data-baton=input]").await;

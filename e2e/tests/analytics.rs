@@ -413,22 +413,14 @@ async fn the_analytics_page_charts_the_numbers_of_a_scripted_run() {
         );
     }
     let resolved = browser
-        .page("[data-console=chart-outcomes] li[data-series=resolved_by_human]")
-        .await
-        .text()
-        .await
-        .unwrap();
+        .page_text("[data-console=chart-outcomes] li[data-series=resolved_by_human]")
+        .await;
     assert_eq!(resolved, "Resolved by a person 2 (40%)");
 
     // Median time to first human reply, as the API computed it.
     let tile = "[data-console=median-first-reply]";
     assert_eq!(attr(&browser, tile, "data-ms").await, median.to_string());
-    let shown = browser
-        .page(&format!("{tile} strong"))
-        .await
-        .text()
-        .await
-        .unwrap();
+    let shown = browser.page_text(&format!("{tile} strong")).await;
     assert!(median < 10_000, "replies over sockets take milliseconds");
     assert_eq!(shown, format!("{:.1} s", median as f64 / 1000.0));
 
@@ -446,12 +438,7 @@ async fn the_analytics_page_charts_the_numbers_of_a_scripted_run() {
     }
 
     // The verdicts given in the brief are counted.
-    let verdicts = browser
-        .page("[data-console=verdicts]")
-        .await
-        .text()
-        .await
-        .unwrap();
+    let verdicts = browser.page_text("[data-console=verdicts]").await;
     assert!(
         verdicts.contains("1 right") && verdicts.contains("1 the assistant could have answered"),
         "{verdicts}"
@@ -466,22 +453,12 @@ async fn the_analytics_page_charts_the_numbers_of_a_scripted_run() {
         let row = format!("{curve} tr[data-threshold='{threshold}']");
         let cell = |column: &str| format!("{row} [data-console={column}]");
         assert_eq!(
-            browser
-                .page(&cell("false-handoffs"))
-                .await
-                .text()
-                .await
-                .unwrap(),
+            browser.page_text(&cell("false-handoffs")).await,
             false_handoffs,
             "at {threshold}"
         );
         assert_eq!(
-            browser
-                .page(&cell("missed-handoffs"))
-                .await
-                .text()
-                .await
-                .unwrap(),
+            browser.page_text(&cell("missed-handoffs")).await,
             "0",
             "at {threshold}"
         );

@@ -34,13 +34,7 @@ async fn a_visitor_is_handed_to_a_person_and_back_without_a_seam() {
         .click()
         .await
         .unwrap();
-    visitor
-        .widget_text_until(
-            "[data-baton=message][data-author=notice]",
-            "the handoff notice",
-            |t| !t.is_empty(),
-        )
-        .await;
+    visitor.handoff_notice().await;
     visitor.screenshot("journey-1-handoff").await;
 
     // The agent signs in and finds the conversation in the queue.
@@ -72,29 +66,14 @@ async fn a_visitor_is_handed_to_a_person_and_back_without_a_seam() {
     entry.click().await.unwrap();
 
     // The brief says why, what the visitor wants and what was tried.
-    let mechanism = agent
-        .page("[data-console=mechanism]")
-        .await
-        .text()
-        .await
-        .unwrap();
+    let mechanism = agent.page_text("[data-console=mechanism]").await;
     assert!(mechanism.to_lowercase().contains("user"), "{mechanism}");
-    let tried = agent
-        .page("[data-console=tried]")
-        .await
-        .text()
-        .await
-        .unwrap();
+    let tried = agent.page_text("[data-console=tried]").await;
     assert!(
         tried.contains("business days"),
         "what the assistant answered: {tried}"
     );
-    let transcript = agent
-        .page("[data-console=transcript]")
-        .await
-        .text()
-        .await
-        .unwrap();
+    let transcript = agent.page_text("[data-console=transcript]").await;
     assert!(
         transcript.contains("How long does shipping take?"),
         "{transcript}"
@@ -278,42 +257,21 @@ async fn a_clarifying_question_is_answered_by_a_click_or_handed_to_a_person() {
     visitor.type_message("shipping to mars").await;
     choice_named(&visitor, "How long does shipping take?").await;
     visitor.widget(NONE_OF_THESE).await.click().await.unwrap();
-    visitor
-        .widget_text_until(
-            "[data-baton=message][data-author=notice]",
-            "the handoff notice",
-            |t| !t.is_empty(),
-        )
-        .await;
+    visitor.handoff_notice().await;
     visitor.screenshot("journey-clarify-2-none").await;
 
     agent
         .sign_in(&server, "demo@baton.local", "baton-demo")
         .await;
     agent.open_first_in_queue().await;
-    let reason = agent
-        .page("[data-console=reason]")
-        .await
-        .text()
-        .await
-        .unwrap();
+    let reason = agent.page_text("[data-console=reason]").await;
     assert!(reason.contains("none of those offered fit"), "{reason}");
-    let tried = agent
-        .page("[data-console=tried]")
-        .await
-        .text()
-        .await
-        .unwrap();
+    let tried = agent.page_text("[data-console=tried]").await;
     assert!(
         tried.contains("shipping to mars") && tried.contains("How long does shipping take?"),
         "the brief shows the choices offered: {tried}"
     );
-    let intent = agent
-        .page("[data-console=intent]")
-        .await
-        .text()
-        .await
-        .unwrap();
+    let intent = agent.page_text("[data-console=intent]").await;
     assert_eq!(intent, "shipping to mars");
 }
 

@@ -42,13 +42,7 @@ async fn one_agent_wins_the_claim_and_typed_markup_stays_text() {
             |t| t.contains("<img src=x onerror=") && t.contains("<script>"),
         )
         .await;
-    visitor
-        .widget_text_until(
-            "[data-baton=message][data-author=notice]",
-            "the handoff notice",
-            |t| !t.is_empty(),
-        )
-        .await;
+    visitor.handoff_notice().await;
 
     // Both agents open the conversation.
     mia.sign_in(&server, "demo@baton.local", "baton-demo").await;
@@ -169,13 +163,7 @@ async fn the_resume_link_from_a_notification_hands_back_to_the_assistant() {
         .click()
         .await
         .unwrap();
-    visitor
-        .widget_text_until(
-            "[data-baton=message][data-author=notice]",
-            "the handoff notice",
-            |t| !t.is_empty(),
-        )
-        .await;
+    visitor.handoff_notice().await;
 
     let notification = tokio::time::timeout(Duration::from_secs(20), delivered.recv())
         .await

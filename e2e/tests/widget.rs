@@ -417,12 +417,7 @@ async fn the_page_drives_the_widget_through_its_js_api() {
         body.contains("Checkout, step 2"),
         "the page the site named: {body}"
     );
-    let context = agent
-        .page("[data-console=metadata]")
-        .await
-        .text()
-        .await
-        .unwrap();
+    let context = agent.page_text("[data-console=metadata]").await;
     assert_eq!(
         context.lines().collect::<Vec<_>>(),
         ["plan: pro", "seats: 3"],
@@ -580,13 +575,7 @@ async fn axe_finds_nothing_in_the_widget_or_the_console() {
         .ask_assistant("How long does shipping take?", "business days")
         .await;
     click(&visitor, "[data-baton=human]").await;
-    visitor
-        .widget_text_until(
-            "[data-baton=message][data-author=notice]",
-            "the handoff notice",
-            |t| !t.is_empty(),
-        )
-        .await;
+    visitor.handoff_notice().await;
 
     agent
         .sign_in(&server, "demo@baton.local", "baton-demo")

@@ -173,14 +173,7 @@ async fn escalate(visitor: &mut Visitor, text: &str) {
         })
         .await;
     if matches!(next.body, EventBody::Assistant { .. }) {
-        visitor
-            .send(&VisitorRequest::RequestHuman {
-                client_id: "none".into(),
-            })
-            .await;
-        visitor
-            .event_where(|b| matches!(b, EventBody::HandoffStarted { .. }))
-            .await;
+        visitor.press_human().await;
     }
 }
 

@@ -352,14 +352,7 @@ async fn a_clarifying_question_on_the_wire() {
         "Can I pay with my Klarna account balance?",
     )
     .await;
-    visitor
-        .send(&VisitorRequest::RequestHuman {
-            client_id: "b1".into(),
-        })
-        .await;
-    visitor
-        .event_where(|b| matches!(b, EventBody::HandoffStarted { .. }))
-        .await;
+    visitor.press_human().await;
     let brief = first_in_queue(&mut agent, Mechanism::Confidence).await;
     assert!(
         brief.reason.contains("none of those offered fit"),

@@ -89,6 +89,14 @@ pub struct Exchange {
     pub answer: Option<Candidate>,
 }
 
+impl Exchange {
+    /// The articles offered, when the answer shown was a clarifying
+    /// question ([`clarify`]); empty otherwise.
+    pub fn offered(&self) -> &[String] {
+        self.answer.as_ref().map_or(&[], |a| &a.choices)
+    }
+}
+
 /// An assistant's candidate answer.
 #[derive(Debug, Clone, Default, PartialEq)]
 pub struct Candidate {
@@ -275,8 +283,7 @@ pub fn clarify(
     let asked_just_before = situation
         .history
         .last()
-        .and_then(|e| e.answer.as_ref())
-        .is_some_and(|a| !a.choices.is_empty());
+        .is_some_and(|e| !e.offered().is_empty());
     if !policy.clarify || handoff.mechanism != Mechanism::Confidence || asked_just_before {
         return None;
     }
@@ -300,11 +307,16 @@ pub fn clarify(
 /// The clarifying question in words, for clients that do not show the
 /// choices as buttons (and for the transcript's export).
 pub fn clarifying_question(choices: &[String]) -> String {
-    let list: Vec<String> = choices.iter().map(|c| format!("“{c}”")).collect();
     format!(
         "I'm not sure which of these you mean: {}?",
-        list.join(" or ")
+        quoted(choices, " or ")
     )
+}
+
+/// Titles in quotes, joined by `separator`.
+fn quoted(titles: &[String], separator: &str) -> String {
+    let quoted: Vec<String> = titles.iter().map(|t| format!("“{t}”")).collect();
+    quoted.join(separator)
 }
 
 /// The confidence (the probability that the best article is right) from
@@ -330,21 +342,16 @@ fn none_fit(policy: &Policy, situation: &Situation, turn: &Turn) -> Option<Hando
         return None;
     }
     let asked = situation.history.last()?;
-    let answer = asked.answer.as_ref()?;
-    let offered = &answer.choices;
+    let confidence = asked.answer.as_ref()?.confidence;
+    let list = quoted(asked.offered(), ", ");
     let question = one_line(&asked.turn.text);
-    let list = offered
-        .iter()
-        .map(|t| format!("“{t}”"))
-        .collect::<Vec<_>>()
-        .join(", ");
     Some(Handoff {
         mechanism: Mechanism::Confidence,
         rule: None,
         reason: format!(
             "The assistant was not sure which article answers this and asked; none of those offered fit ({list})."
         ),
-        confidence: Some(answer.confidence),
+        confidence: Some(confidence),
         threshold: Some(policy.confidence_threshold),
         next_step: format!(
             "The knowledge base has no good answer for: “{question}”. Answer it, and consider adding an article or a phrasing."
@@ -361,8 +368,7 @@ pub fn is_none_of_these(situation: &Situation, turn: &Turn) -> bool {
         && situation
             .history
             .last()
-            .and_then(|e| e.answer.as_ref())
-            .is_some_and(|a| !a.choices.is_empty())
+            .is_some_and(|e| !e.offered().is_empty())
 }
 
 /// The first hit names the handoff; the others are mentioned.

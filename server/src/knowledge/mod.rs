@@ -682,7 +682,7 @@ impl KnowledgeBase {
     /// of the titles offered (the quick reply sends it) is answered with
     /// that article, for sure — the visitor said so.
     fn chosen(&self, history: &[Exchange], text: &str) -> Option<Candidate> {
-        let offered = &history.last()?.answer.as_ref()?.choices;
+        let offered = history.last()?.offered();
         let picked = fold(text.trim());
         let title = offered.iter().find(|t| fold(t.trim()) == picked)?;
         let article = self.articles.iter().find(|a| &a.title == title)?;
