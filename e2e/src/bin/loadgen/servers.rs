@@ -15,8 +15,6 @@ use std::time::{Duration, Instant};
 
 use baton_e2e::child::{START_DEADLINE, read_address};
 
-/// How long a server may take to say where it listens.
-
 /// A server child process; killed when dropped.
 pub struct ServerProcess {
     child: Child,
