@@ -159,21 +159,25 @@ async fn serve(config_path: Option<PathBuf>) -> Result<(), AnyError> {
         .await
         .map_err(|e| format!("cannot listen on {}: {e}", config.listen))?;
     let addr = listener.local_addr()?;
-    println!("Baton is running.");
-    println!("  demo page:     http://{addr}/");
-    println!("  agent console: http://{addr}/console/");
     // Who may embed the widget: the first thing to check when a site's
     // chat does not connect (see `transport::origins`).
     let origins = crate::transport::Origins::new(config.visitors.allowed_origins.as_deref());
-    println!(
-        "  widget on:     {}",
+    let mut banner = format!(
+        "Baton is running.\n  demo page:     http://{addr}/\n  agent console: http://{addr}/console/\n  widget on:     {}\n",
         origins.describe(&format!("http://{addr}"))
     );
     if config.demo {
         let (email, _, password) = crate::team::DEMO_AGENT;
-        println!("  demo agent:    {email} / {password}");
+        banner.push_str(&format!("  demo agent:    {email} / {password}\n"));
     }
-    std::io::stdout().flush()?;
+    // Serving does not depend on anyone reading this: a closed stdout (a
+    // supervisor, a pipe whose reader went away) must not stop the server,
+    // as `println!` would by panicking.
+    let mut stdout = std::io::stdout().lock();
+    let _ = stdout
+        .write_all(banner.as_bytes())
+        .and_then(|()| stdout.flush());
+    drop(stdout);
     crate::serve(listener, config, shutdown_signal()).await?;
     Ok(())
 }

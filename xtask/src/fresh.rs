@@ -97,7 +97,8 @@ fn demo(mut command: Command) -> Result {
     let pid = child.id();
     let stdout = child.stdout.take().expect("piped");
     let mut address = None;
-    for line in BufReader::new(stdout).lines().map_while(|l| l.ok()) {
+    let mut lines = BufReader::new(stdout).lines();
+    for line in lines.by_ref().map_while(|l| l.ok()) {
         println!("{line}");
         if let Some(url) = line.trim().strip_prefix("demo page:") {
             address = url
@@ -107,6 +108,9 @@ fn demo(mut command: Command) -> Result {
             break;
         }
     }
+    // Keep reading what the demo prints after that: a pipe closed under
+    // it would fail its next write.
+    std::thread::spawn(move || lines.map_while(|l| l.ok()).for_each(|l| println!("{l}")));
     let checked = match &address {
         None => Err("`cargo xtask demo` ended before Baton was running".to_string()),
         Some(addr) => ["/", "/widget.js"]
