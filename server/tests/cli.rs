@@ -229,3 +229,52 @@ async fn an_agent_added_on_the_command_line_can_sign_in() {
         .login("ana@example.com", "a long enough password")
         .await;
 }
+
+/// A supervisor that closes the server's stdout (or a pipe whose reader
+/// went away) must not stop it: the start-up banner is best effort.
+#[tokio::test]
+async fn serve_keeps_serving_when_its_stdout_is_closed() {
+    let dir = tempfile::tempdir().unwrap();
+    let port = std::net::TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port();
+    let path = dir.path().join("baton.toml");
+    std::fs::write(
+        &path,
+        format!(
+            "listen = \"127.0.0.1:{port}\"\ndatabase_url = \"sqlite://{}\"\n",
+            dir.path().join("b.db").display()
+        ),
+    )
+    .unwrap();
+    let (reader, writer) = std::io::pipe().unwrap();
+    drop(reader);
+    let mut child = Command::new(env!("CARGO_BIN_EXE_baton"))
+        .args(["serve", "--config"])
+        .arg(&path)
+        .env("BATON_EMBEDDINGS", "off")
+        .stdout(writer)
+        .stderr(std::process::Stdio::null())
+        .spawn()
+        .unwrap();
+    let url = format!("http://127.0.0.1:{port}/api/me");
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(30);
+    let answered = loop {
+        if let Ok(response) = reqwest::get(&url).await {
+            break Some(response.status());
+        }
+        if child.try_wait().unwrap().is_some() || std::time::Instant::now() > deadline {
+            break None;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(20)).await; // poll interval
+    };
+    let alive = child.try_wait().unwrap().is_none();
+    let _ = child.kill();
+    let _ = child.wait();
+    assert!(
+        answered.is_some() && alive,
+        "the server stopped: {answered:?}"
+    );
+}
