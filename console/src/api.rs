@@ -2,7 +2,7 @@
 //! through [`call`], the analytics). The session is an HttpOnly cookie the
 //! browser keeps; these calls only see status codes.
 
-use baton_shared::domain::{AgentRef, Attachment, ConversationId};
+use baton_shared::domain::{AgentRef, ArticleRef, Attachment, ConversationId};
 use serde::Deserialize;
 use wasm_bindgen::{JsCast, JsValue};
 use wasm_bindgen_futures::JsFuture;
@@ -100,6 +100,24 @@ pub async fn upload(
     init.set_body(file);
     let (status, body) = fetch("/api/uploads", &init).await?;
     crate::files::upload_answer(status, &body)
+}
+
+/// The knowledge base's articles (`GET /api/knowledge`), to teach a
+/// wording to.
+pub async fn articles() -> Result<Vec<ArticleRef>, ApiError> {
+    #[derive(Deserialize)]
+    struct Articles {
+        articles: Vec<ArticleRef>,
+    }
+    match call("GET", "/api/knowledge", None).await? {
+        (200, body) => serde_json::from_str::<Articles>(&body)
+            .map(|a| a.articles)
+            .map_err(|_| ApiError::Unreachable),
+        (401, _) => Err(ApiError::Unauthorized(
+            "Your session has ended: sign in again.".into(),
+        )),
+        _ => Err(ApiError::Unreachable),
+    }
 }
 
 /// One request with the session cookie: the status and the body.

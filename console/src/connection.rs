@@ -115,6 +115,23 @@ impl Console {
         }
     }
 
+    /// Teaches the assistant `phrasing` as a way of asking `article` (a
+    /// new article when `answer` is given); the detail that comes back
+    /// lists the lesson, an error frame says why not.
+    pub fn teach(&self, article: String, phrasing: String, answer: Option<String>) {
+        let open = self
+            .desk
+            .with_untracked(|d| d.opened.as_ref().map(|o| o.id));
+        if let Some(conversation) = open {
+            self.send([AgentRequest::Teach {
+                conversation,
+                article,
+                phrasing,
+                answer,
+            }]);
+        }
+    }
+
     pub fn reply(&self, text: &str) {
         self.stop_typing();
         self.send(

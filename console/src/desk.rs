@@ -606,6 +606,7 @@ mod tests {
                 visitor_read: 0,
                 verdict: None,
                 metadata: Default::default(),
+                lessons: Vec::new(),
             },
         }
     }

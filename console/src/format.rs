@@ -163,6 +163,7 @@ mod tests {
             intent: String::new(),
             tried: vec![],
             withheld_draft: None,
+            withheld_article: None,
             next_step: String::new(),
             identity: None,
             page: None,

@@ -7,6 +7,7 @@
 //! `cargo xtask build`; `cargo xtask test` does both).
 
 use baton_e2e::{Browser, Driver, Server, eventually};
+use fantoccini::Locator;
 
 const ASSISTANT: &str = "Nova";
 const AGENT: &str = "Mia";
@@ -290,4 +291,76 @@ async fn choice_named(browser: &Browser, title: &str) -> fantoccini::elements::E
         None
     })
     .await
+}
+
+/// The feedback loop in the console: a handoff the assistant could have
+/// answered is judged so, the agent picks the article that answers it and
+/// teaches the visitor's wording; the next visitor who asks it that way is
+/// answered by the assistant.
+#[tokio::test]
+async fn a_handoff_the_assistant_could_have_answered_is_taught_in_the_console() {
+    let wording = "Will my sneakers be with me before the weekend?";
+    let server = Server::start().await;
+    let driver = Driver::start().await;
+    let visitor = driver.browser(420, 760).await;
+    let agent = driver.browser(1400, 900).await;
+
+    visitor.open_widget(&server.url("/")).await;
+    visitor.type_message(wording).await;
+    visitor.handoff_notice().await;
+
+    agent
+        .sign_in(&server, "demo@baton.local", "baton-demo")
+        .await;
+    agent.open_first_in_queue().await;
+    agent
+        .page("[data-console=verdict-assistant]")
+        .await
+        .click()
+        .await
+        .unwrap();
+    // The form starts from the visitor's own words.
+    let phrasing = agent.page("[data-console=teach-phrasing]").await;
+    assert_eq!(
+        phrasing.prop("value").await.unwrap().as_deref(),
+        Some(wording)
+    );
+    let articles = eventually("the articles to pick from", || async {
+        let select = agent.page("[data-console=teach-article]").await;
+        let options = select.find_all(Locator::Css("option")).await.ok()?;
+        (options.len() > 2).then_some(select)
+    })
+    .await;
+    articles
+        .select_by_label("How long does shipping take?")
+        .await
+        .unwrap();
+    agent
+        .page("[data-console=teach-send]")
+        .await
+        .click()
+        .await
+        .unwrap();
+    let lesson = eventually("the lesson listed", || async {
+        let text = agent.page_text("[data-console=lesson]").await;
+        text.contains("How long does shipping take?")
+            .then_some(text)
+    })
+    .await;
+    assert!(
+        lesson.contains(wording) && lesson.contains("Mia"),
+        "{lesson}"
+    );
+    agent.screenshot("journey-teach-console").await;
+
+    // The next visitor who asks it that way gets the answer.
+    let next = driver.browser(420, 760).await;
+    next.open_widget(&server.url("/")).await;
+    next.ask_assistant(wording, "business days").await;
+    assert!(
+        next.find_in_widget("[data-baton=message][data-author=notice]")
+            .await
+            .is_empty(),
+        "no handoff this time"
+    );
 }

@@ -144,21 +144,30 @@ async fn sign_in(node: &ChildServer, email: &str, password: &str) -> String {
     cookie.split(';').next().unwrap().to_string()
 }
 
-#[tokio::test]
-async fn the_handoff_journey_runs_across_two_nodes() {
+/// Two nodes with `config` on a fresh PostgreSQL database, and its URL;
+/// `None` (saying so) when there is no PostgreSQL server and none is
+/// required.
+async fn two_nodes(config: &str) -> Option<(String, ChildServer, ChildServer)> {
     let Some(admin) = baton::store::test_postgres() else {
         eprintln!("skipped: set BATON_TEST_DATABASE_URL to run the two-node test");
-        return;
+        return None;
     };
     let url = baton::store::create_postgres_database(&admin, "baton_n")
         .await
         .expect("a fresh database");
     let binary = env!("CARGO_BIN_EXE_baton-under-test");
-    // No per-socket frame limit: the log reader at the end probes ids
-    // faster than a person would.
-    let config = "[limits]\nframes_per_second = 0\n";
     let a = ChildServer::start_on(binary, Some(&url), config, None).await;
     let b = ChildServer::start_on(binary, Some(&url), config, None).await;
+    Some((url, a, b))
+}
+
+#[tokio::test]
+async fn the_handoff_journey_runs_across_two_nodes() {
+    // No per-socket frame limit: the log reader at the end probes ids
+    // faster than a person would.
+    let Some((url, a, b)) = two_nodes("[limits]\nframes_per_second = 0\n").await else {
+        return;
+    };
 
     // Signed in on A, working on B: sessions live in the shared database.
     let cookie = login(&a.url("")).await;
@@ -406,4 +415,111 @@ async fn the_handoff_journey_runs_across_two_nodes() {
     let on_b = read_all_logs(&b.ws_url("/ws/agent"), &cookie).await;
     assert_eq!(on_a, on_b);
     assert_eq!(on_a.len(), 2);
+}
+
+/// What node `node` would answer `title` with: the phrasings its
+/// knowledge base has for that article.
+async fn phrasings_on(node: &ChildServer, cookie: &str, title: &str) -> Vec<String> {
+    let body: serde_json::Value = reqwest::Client::new()
+        .get(node.url("/api/knowledge"))
+        .header("cookie", cookie)
+        .send()
+        .await
+        .expect("the articles")
+        .json()
+        .await
+        .expect("articles as JSON");
+    body["articles"]
+        .as_array()
+        .expect("a list of articles")
+        .iter()
+        .find(|a| a["title"] == title)
+        .map(|a| serde_json::from_value(a["phrasings"].clone()).unwrap())
+        .unwrap_or_default()
+}
+
+#[tokio::test]
+async fn a_lesson_taught_on_one_node_is_answered_on_the_other() {
+    let Some((_, a, b)) = two_nodes("").await else {
+        return;
+    };
+    let wording = "Will my sneakers be with me before the weekend?";
+    let shipping = "How long does shipping take?";
+
+    // Handed off on A (the demo knowledge base has none of these words).
+    let cookie = login(&b.url("")).await;
+    let mut agent = Agent::connect(&b.ws_url("/ws/agent"), Some(&cookie), WAIT)
+        .await
+        .expect("an agent socket on node B");
+    let mut visitor = visitor_on(&a).await;
+    visitor
+        .send(&VisitorRequest::Say {
+            client_id: "v1".into(),
+            text: wording.into(),
+        })
+        .await
+        .unwrap();
+    visitor_event(&mut visitor, "the handoff on A", |b| {
+        matches!(b, EventBody::HandoffStarted { .. })
+    })
+    .await;
+    let id = until(&mut agent, "the queue entry on B", |u| match u {
+        AgentUpdate::Queue { entries } => entries.first().map(|e| e.conversation),
+        _ => None,
+    })
+    .await;
+
+    // Taught on B.
+    agent
+        .send(&AgentRequest::Watch {
+            conversation: id,
+            last_seq: 0,
+        })
+        .await
+        .unwrap();
+    agent
+        .send(&AgentRequest::Teach {
+            conversation: id,
+            article: shipping.into(),
+            phrasing: wording.into(),
+            answer: None,
+        })
+        .await
+        .unwrap();
+    until(&mut agent, "the lesson in the detail on B", |u| match u {
+        AgentUpdate::Conversation { detail } => (!detail.lessons.is_empty()).then_some(()),
+        AgentUpdate::Error { message, .. } => panic!("teach: {message}"),
+        _ => None,
+    })
+    .await;
+    assert_eq!(phrasings_on(&b, &cookie, shipping).await, [wording]);
+
+    // A hears of it from the database and learns it.
+    let deadline = tokio::time::Instant::now() + WAIT;
+    let mut tick = tokio::time::interval(Duration::from_millis(20));
+    while phrasings_on(&a, &cookie, shipping).await.is_empty() {
+        assert!(
+            tokio::time::Instant::now() < deadline,
+            "node A never learned the lesson taught on B"
+        );
+        tick.tick().await;
+    }
+    let mut next = visitor_on(&a).await;
+    next.send(&VisitorRequest::Say {
+        client_id: "v1".into(),
+        text: wording.into(),
+    })
+    .await
+    .unwrap();
+    let answered = visitor_event(&mut next, "the answer on A", |b| {
+        matches!(
+            b,
+            EventBody::Assistant { .. } | EventBody::HandoffStarted { .. }
+        )
+    })
+    .await;
+    assert!(
+        matches!(&answered, EventBody::Assistant { text, .. } if text.contains("business days")),
+        "{answered:?}"
+    );
 }

@@ -54,6 +54,10 @@ enum Command {
         /// now): the cases decided differently are listed on stderr.
         #[arg(long)]
         baseline: Option<PathBuf>,
+        /// Also use what agents taught the assistant in the console (the
+        /// lessons in the config's database), as `baton serve` does.
+        #[arg(long)]
+        lessons: bool,
     },
     /// Write handoffs as eval cases (JSON Lines on stdout) with the
     /// expectation the agents confirmed in the console, for `baton eval`.
@@ -124,7 +128,15 @@ pub fn main() -> ExitCode {
                 sweep,
                 config,
                 baseline,
-            } => eval(kb.as_deref(), &cases, check, sweep, config, baseline).await,
+                lessons,
+            } => {
+                let options = EvalOptions {
+                    check,
+                    sweep,
+                    lessons,
+                };
+                eval(kb.as_deref(), &cases, options, config, baseline).await
+            }
             Command::Export {
                 since,
                 until,
@@ -182,11 +194,21 @@ async fn serve(config_path: Option<PathBuf>) -> Result<(), AnyError> {
     Ok(())
 }
 
+/// `baton eval`'s switches.
+struct EvalOptions {
+    check: bool,
+    sweep: bool,
+    lessons: bool,
+}
+
 async fn eval(
     kb: Option<&Path>,
     cases: &Path,
-    check: bool,
-    sweep: bool,
+    EvalOptions {
+        check,
+        sweep,
+        lessons,
+    }: EvalOptions,
     config_path: Option<PathBuf>,
     baseline: Option<PathBuf>,
 ) -> Result<(), AnyError> {
@@ -211,10 +233,30 @@ async fn eval(
     };
     // The same understanding as `baton serve`: the model the config
     // names, else the one `cargo xtask` provisions, else words only.
-    let kb = kb.with_model(&config.embeddings).await?;
+    let mut kb = kb.with_model(&config.embeddings).await?;
+    if lessons {
+        kb = with_lessons(kb, &config.database_url).await?;
+    }
     let cases = read(cases)?;
     // Answering may wait on an embeddings endpoint with a blocking call.
     tokio::task::block_in_place(|| judge(&config, &kb, &cases, check, sweep, config_path, baseline))
+}
+
+/// `kb` with the lessons stored in the database at `url`; says on stderr
+/// what it added.
+async fn with_lessons(kb: KnowledgeBase, url: &str) -> Result<KnowledgeBase, AnyError> {
+    let store = Store::connect_existing(url)
+        .await
+        .map_err(|e| format!("--lessons: {e}"))?;
+    let (lessons, _) = store.lessons().await?;
+    store.close().await;
+    let learned = kb.with_lessons(&lessons)?;
+    eprintln!(
+        "baton eval: with {} lessons agents taught ({} for articles the knowledge base no longer has)",
+        lessons.len(),
+        learned.unmatched
+    );
+    Ok(learned.kb)
 }
 
 /// `eval` once the knowledge base is ready.

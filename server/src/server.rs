@@ -15,7 +15,7 @@ use tokio_util::task::TaskTracker;
 use crate::assistant;
 use crate::config::Config;
 use crate::desk::{Desk, relay};
-use crate::knowledge::KnowledgeBase;
+use crate::knowledge::{Knowledge, KnowledgeBase};
 use crate::notify::{self, Signer};
 use crate::store::{Backend, Store};
 use crate::team;
@@ -60,13 +60,15 @@ pub async fn serve(
     );
     let (kb, kb_markdown) = load_knowledge_base(&config)?;
     tracing::info!(articles = kb.articles(), "knowledge base loaded");
-    let kb = Arc::new(
+    let knowledge = Knowledge::new(
         kb.with_model(&config.embeddings)
             .await
             .map_err(|e| ServeError::Embeddings(e.to_string()))?,
     );
-    let assistant =
-        assistant::build(&config.assistant, kb, &kb_markdown).map_err(ServeError::Assistant)?;
+    // What agents taught, on this node or any other, before the first turn.
+    knowledge.learn_or_warn(&store).await;
+    let assistant = assistant::build(&config.assistant, knowledge.clone(), &kb_markdown)
+        .map_err(ServeError::Assistant)?;
     tracing::info!(
         backend = config.assistant.backend.as_str(),
         "assistant ready"
@@ -93,7 +95,14 @@ pub async fn serve(
         public_url,
         config.notifications.clone(),
     );
-    let desk = Desk::new(store.clone(), assistant, &config, dispatch, signer);
+    let desk = Desk::new(
+        store.clone(),
+        assistant,
+        knowledge.clone(),
+        &config,
+        dispatch,
+        signer,
+    );
     let (stop_sockets, shutdown_rx) = watch::channel(false);
     let sockets = TaskTracker::new();
     // The courier stops with the sockets; its outbox waits in the database.
@@ -103,6 +112,7 @@ pub async fn serve(
             &config.database_url,
             store.clone(),
             desk.hub().clone(),
+            knowledge,
             shutdown_rx.clone(),
         )
         .await

@@ -9,7 +9,7 @@ mod support;
 
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
-use std::process::{Command, Output};
+use std::process::Output;
 use std::time::Duration;
 
 use baton::config::{Webhook, WebhookFormat};
@@ -287,22 +287,6 @@ async fn visitors_connected(server: &TestServer, n: f64) {
         );
         tokio::time::sleep(Duration::from_millis(20)).await;
     }
-}
-
-fn baton(args: &[&str]) -> Output {
-    Command::new(env!("CARGO_BIN_EXE_baton"))
-        .args(args)
-        .env_remove("BATON_CONFIG")
-        .env_remove("BATON_DATABASE_URL")
-        // The server under test matches words only (`support` turns `auto`
-        // off), so the replays must too, whatever model this machine has.
-        .env("BATON_EMBEDDINGS", "off")
-        .output()
-        .expect("baton runs")
-}
-
-fn text(bytes: &[u8]) -> String {
-    String::from_utf8_lossy(bytes).into_owned()
 }
 
 fn lines(out: &Output) -> Vec<serde_json::Value> {

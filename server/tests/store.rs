@@ -10,7 +10,8 @@
 use std::collections::BTreeSet;
 
 use baton::store::{
-    Appended, Guard, HandoffWrite, NewHandoff, Store, Transition, create_postgres_database,
+    Appended, Guard, HandoffWrite, NewHandoff, NewLesson, Store, Taught, Transition,
+    create_postgres_database,
 };
 use baton_shared::{Brief, ConversationState, EventBody, Mechanism, Rating, Verdict};
 
@@ -54,6 +55,7 @@ both!(
     a_visitor_who_left_makes_the_handoff_abandoned,
     read_receipts_never_move_back_or_past_the_end,
     handoffs_with_and_without_a_confidence_are_both_kept,
+    lessons_are_kept_once_and_read_in_order,
 );
 
 /// A fresh PostgreSQL database, or `None` (with a note) when there is no
@@ -125,6 +127,7 @@ fn brief(mechanism: Mechanism, confidence: Option<f32>) -> Brief {
         intent: "refund for order 1234".into(),
         tried: Vec::new(),
         withheld_draft: None,
+        withheld_article: None,
         next_step: "check the refund".into(),
         identity: None,
         page: None,
@@ -798,4 +801,78 @@ async fn handoffs_with_and_without_a_confidence_are_both_kept(store: Store) {
             (Some(0.25), Some(0.8))
         ]
     );
+}
+
+async fn lessons_are_kept_once_and_read_in_order(store: Store) {
+    assert_eq!(store.lessons().await.unwrap(), (Vec::new(), 0));
+    let (first, second) = (conversation(&store).await, conversation(&store).await);
+    let mia = agent(&store, "mia@example.com").await;
+    let lesson = |conversation, article, phrasing, answer| NewLesson {
+        conversation,
+        agent: mia,
+        article,
+        phrasing,
+        answer,
+        at: NOW,
+    };
+    let taught = |l| {
+        let store = store.clone();
+        async move { store.teach(l).await.unwrap() }
+    };
+    assert_eq!(
+        taught(lesson(first, "Returns", "can I send them back", None)).await,
+        Taught::New
+    );
+    // The same wording for the same article: nothing new.
+    assert_eq!(
+        taught(lesson(second, "Returns", "can I send them back", None)).await,
+        Taught::Known
+    );
+    // The same wording for another article is another lesson.
+    assert_eq!(
+        taught(lesson(
+            second,
+            "Gift cards",
+            "can I send them back",
+            Some("Gift cards are final.")
+        ))
+        .await,
+        Taught::New
+    );
+    let (lessons, newest) = store.lessons().await.unwrap();
+    assert!(newest > 0);
+    let read: Vec<_> = lessons
+        .iter()
+        .map(|l| {
+            (
+                l.article.as_str(),
+                l.answer.as_deref(),
+                l.by.id,
+                l.by.name.as_str(),
+                l.at,
+            )
+        })
+        .collect();
+    assert_eq!(
+        read,
+        [
+            ("Returns", None, mia, "mia@example.com", NOW),
+            (
+                "Gift cards",
+                Some("Gift cards are final."),
+                mia,
+                "mia@example.com",
+                NOW
+            )
+        ]
+    );
+    let of = |id| {
+        let store = store.clone();
+        async move { store.lessons_of(id).await.unwrap() }
+    };
+    assert_eq!(of(first).await, lessons[..1]);
+    assert_eq!(of(second).await, lessons[1..]);
+    taught(lesson(first, "Returns", "return window?", None)).await;
+    let (_, newer) = store.lessons().await.unwrap();
+    assert!(newer > newest, "a later lesson has a later id");
 }

@@ -593,3 +593,82 @@ fn eval_sweep_prints_the_trade_off_for_each_threshold() {
     }
     assert!(rows[9].1 > rows[0].1, "the threshold matters: {stdout}");
 }
+
+/// The feedback loop moves the boundary: on every set, the answerable
+/// questions of one half that the assistant handed off are taught to the
+/// article their case names (as an agent would in the console); each is
+/// then answered from that article, the other half's questions are handed
+/// off no more often than before, and the questions the knowledge base
+/// cannot answer still go to a person.
+#[test]
+fn taught_wordings_are_answered_and_the_rest_still_reach_a_person() {
+    let Some(dir) = support::model() else { return };
+    for set in SETS {
+        let kb = understanding(set, &dir);
+        let questions = labelled_questions(set);
+        let handed_off = |kb: &KnowledgeBase, (q, _): &(String, String)| {
+            kb.answer(&[], q).confidence < Policy::default().confidence_threshold
+        };
+        let (taught, held_out): (Vec<_>, Vec<_>) =
+            questions.iter().enumerate().partition(|(i, _)| i % 2 == 0);
+        let lessons: Vec<baton_shared::Lesson> = taught
+            .iter()
+            .map(|(_, qa)| qa)
+            .filter(|qa| handed_off(&kb, qa))
+            .map(|(q, article)| baton_shared::Lesson {
+                article: article.clone(),
+                phrasing: q.clone(),
+                answer: None,
+                by: baton_shared::AgentRef {
+                    id: 1,
+                    name: "Mia".into(),
+                },
+                at: 0,
+            })
+            .collect();
+        let learned = kb.with_lessons(&lessons).unwrap();
+        assert_eq!(learned.unmatched, 0);
+        let wiser = learned.kb;
+        for lesson in &lessons {
+            let c = wiser.answer(&[], &lesson.phrasing);
+            assert_eq!(
+                c.articles.first(),
+                Some(&lesson.article),
+                "{set}: {:?}",
+                lesson.phrasing
+            );
+            assert!(
+                c.confidence >= Policy::default().confidence_threshold,
+                "{set}: {:?} taught, still {:.2}",
+                lesson.phrasing,
+                c.confidence
+            );
+        }
+        let held_out_rate = |kb: &KnowledgeBase| {
+            held_out.iter().filter(|(_, qa)| handed_off(kb, qa)).count() as f32
+                / held_out.len() as f32
+        };
+        let (before, after) = (rates(set, &kb), rates(set, &wiser));
+        eprintln!(
+            "{set}: {} lessons; other half handed off {:.2} → {:.2}; all answerable {:.2} → {:.2}; unanswerable caught {:.2} → {:.2}",
+            lessons.len(),
+            held_out_rate(&kb),
+            held_out_rate(&wiser),
+            before.answerable_handed_off,
+            after.answerable_handed_off,
+            before.unanswerable_caught,
+            after.unanswerable_caught
+        );
+        assert!(held_out_rate(&wiser) <= held_out_rate(&kb), "{set}");
+        assert!(
+            after.answerable_handed_off < before.answerable_handed_off,
+            "{set}"
+        );
+        assert!(
+            after.unanswerable_caught >= before.unanswerable_caught - 0.05,
+            "{set}: lessons let {:.2} → {:.2} of the unanswerable through",
+            before.unanswerable_caught,
+            after.unanswerable_caught
+        );
+    }
+}

@@ -335,6 +335,10 @@ pub struct Brief {
     pub tried: Vec<Attempt>,
     /// The answer the assistant drafted but did not send.
     pub withheld_draft: Option<String>,
+    /// The article that draft came from: where an agent who finds the
+    /// assistant could have answered starts teaching it.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub withheld_article: Option<String>,
     /// What the person picking this up needs to do.
     pub next_step: String,
     pub identity: Option<Identity>,
@@ -398,6 +402,43 @@ pub struct ConversationDetail {
     /// (`Baton('set', {metadata})`: plan, order number, cart value…).
     #[serde(default, skip_serializing_if = "Metadata::is_empty")]
     pub metadata: Metadata,
+    /// What agents taught the assistant from this conversation, oldest
+    /// first.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub lessons: Vec<Lesson>,
+}
+
+/// A visitor's wording an agent taught the assistant: from now on it is
+/// one more way of asking `article`'s question, matched by words and by
+/// meaning like the article's title. The boundary moves on its own: a
+/// handoff the assistant could have answered is answered the next time.
+#[derive(Serialize, Deserialize, Clone, Debug, PartialEq)]
+pub struct Lesson {
+    /// The title of the article that answers it.
+    pub article: String,
+    /// The wording, as the visitor put it (or as the agent trimmed it).
+    pub phrasing: String,
+    /// Set when the agent wrote the article itself: its answer.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub answer: Option<String>,
+    /// Who taught it.
+    pub by: AgentRef,
+    pub at: Millis,
+}
+
+/// An article of the knowledge base as agents pick one
+/// (`GET /api/knowledge`).
+#[derive(Serialize, Deserialize, Clone, Debug, PartialEq)]
+pub struct ArticleRef {
+    pub title: String,
+    /// The start of its answer, to tell articles apart.
+    pub summary: String,
+    /// Other ways of asking it: the Markdown's `? ` lines and what agents
+    /// taught.
+    pub phrasings: Vec<String>,
+    /// Written by an agent in the console, not in the Markdown.
+    #[serde(default)]
+    pub taught: bool,
 }
 
 /// The host page's facts about a visitor, as text by name, in name order.

@@ -27,6 +27,8 @@ pub const MAX_CLIENT_ID_LEN: usize = 64;
 pub const MAX_METADATA_ENTRIES: usize = 20;
 pub const MAX_METADATA_NAME_CHARS: usize = 64;
 pub const MAX_METADATA_VALUE_CHARS: usize = 500;
+/// Longest wording an agent can teach, and longest article title.
+pub const MAX_PHRASING_CHARS: usize = 300;
 
 #[derive(Serialize, Deserialize, Clone, Debug, PartialEq)]
 #[serde(tag = "type", rename_all = "snake_case")]
@@ -173,6 +175,18 @@ pub enum AgentRequest {
     Verdict {
         conversation: ConversationId,
         verdict: Verdict,
+    },
+    /// Teach the assistant a wording from this conversation: `phrasing`
+    /// becomes one more way of asking the article titled `article` (one
+    /// of `GET /api/knowledge`), on every node, from the next turn on.
+    /// With `answer`, the agent writes a new article under that title
+    /// instead. The conversation's detail then lists the lesson.
+    Teach {
+        conversation: ConversationId,
+        article: String,
+        phrasing: String,
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        answer: Option<String>,
     },
 }
 

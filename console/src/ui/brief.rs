@@ -1,12 +1,14 @@
 //! The brief: why a conversation came to a person and what they need to
 //! pick it up without asking the visitor to repeat themselves — and the
 //! agent's verdict on the handoff, which `baton export` turns into the
-//! expectation of an eval case.
+//! expectation of an eval case, and (when the assistant could have
+//! answered) the lesson that teaches it.
 
 use baton_shared::domain::{Brief, ConversationDetail, Identity, Metadata, Verdict};
 use leptos::prelude::*;
 
 use super::identity::Who;
+use super::teach::Teach;
 use crate::connection::Console;
 use crate::format;
 
@@ -32,7 +34,15 @@ pub fn BriefCard(detail: Memo<Option<ConversationDetail>>) -> impl IntoView {
         <aside class="brief" data-console="brief" aria-label="Brief">
             <h3>"Brief"</h3>
             {move || match brief.get() {
-                Some(brief) => view! { <Facts brief identity metadata/> <VerdictButtons detail/> }.into_any(),
+                Some(brief) => view! {
+                    <Facts brief identity metadata/>
+                    <VerdictButtons detail/>
+                    <Show when=move || detail.with(|d| d.as_ref().is_some_and(|d| {
+                        d.verdict == Some(Verdict::AssistantCouldHaveAnswered) || !d.lessons.is_empty()
+                    }))>
+                        <Teach detail/>
+                    </Show>
+                }.into_any(),
                 None => view! {
                     <p class="muted">"No handoff yet: the assistant has handled this conversation."</p>
                     <dl>

@@ -12,6 +12,7 @@ mod conversation;
 mod identity;
 mod login;
 mod queue;
+mod teach;
 
 use std::time::Duration;
 

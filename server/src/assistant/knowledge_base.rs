@@ -1,22 +1,20 @@
 //! The default backend: answers from the Markdown knowledge base, offline;
 //! it never streams, and the confidence is the knowledge base's own (see
-//! [`crate::knowledge`]). With an embedding model the turn runs on a
+//! [`crate::knowledge`]), with what agents taught it. With an embedding model the turn runs on a
 //! blocking thread.
-
-use std::sync::Arc;
 
 use futures::future::BoxFuture;
 
 use super::{Ask, Assistant, AssistantError, Drafts, Reply};
-use crate::knowledge::KnowledgeBase;
+use crate::knowledge::Knowledge;
 
 pub struct KnowledgeBaseAssistant {
-    kb: Arc<KnowledgeBase>,
+    knowledge: Knowledge,
 }
 
 impl KnowledgeBaseAssistant {
-    pub fn new(kb: Arc<KnowledgeBase>) -> Self {
-        Self { kb }
+    pub fn new(knowledge: Knowledge) -> Self {
+        Self { knowledge }
     }
 }
 
@@ -27,7 +25,8 @@ impl Assistant for KnowledgeBaseAssistant {
         _drafts: Drafts<'a>,
     ) -> BoxFuture<'a, Result<Reply, AssistantError>> {
         Box::pin(async move {
-            let candidate = self.kb.answer_off_thread(ask.history, &ask.turn.text).await;
+            let kb = self.knowledge.current();
+            let candidate = kb.answer_off_thread(ask.history, &ask.turn.text).await;
             Ok(Reply::Answer(candidate))
         })
     }

@@ -30,7 +30,7 @@ use futures::future::BoxFuture;
 
 use crate::config::{AssistantConfig, Backend};
 use crate::handoff::{Candidate, Exchange, Turn, one_line};
-use crate::knowledge::KnowledgeBase;
+use crate::knowledge::Knowledge;
 
 pub use knowledge_base::KnowledgeBaseAssistant;
 pub use openai::OpenAi;
@@ -162,15 +162,15 @@ pub fn no_drafts(_: Partial<'_>) {}
 /// base's text, sent to LLM backends as context.
 pub fn build(
     config: &AssistantConfig,
-    kb: Arc<KnowledgeBase>,
+    knowledge: Knowledge,
     kb_markdown: &str,
 ) -> Result<Arc<dyn Assistant>, String> {
     Ok(match config.backend {
-        Backend::KnowledgeBase => Arc::new(KnowledgeBaseAssistant::new(kb)),
+        Backend::KnowledgeBase => Arc::new(KnowledgeBaseAssistant::new(knowledge)),
         Backend::Openai => Arc::new(OpenAi::new(
             &config.openai,
             &config.name,
-            kb,
+            knowledge,
             kb_markdown,
             |var| std::env::var(var).ok(),
         )?),

@@ -46,7 +46,6 @@
 //! [`AssistantError::Unavailable`]: the desk hands off ("assistant
 //! unavailable") instead of leaving the visitor waiting.
 
-use std::sync::Arc;
 use std::time::Duration;
 
 use baton_shared::Brief;
@@ -60,7 +59,7 @@ use super::{
 };
 use crate::config::{ConfidenceSource, OpenAiConfig};
 use crate::handoff::Candidate;
-use crate::knowledge::KnowledgeBase;
+use crate::knowledge::{Knowledge, KnowledgeBase};
 
 /// How the model is told to answer in `self_rating` mode.
 const SELF_RATING_FORMAT: &str = "Reply with one JSON object and nothing else: \
@@ -87,7 +86,8 @@ pub struct OpenAi {
     api_key: Option<String>,
     config: OpenAiConfig,
     system_prompt: String,
-    kb: Arc<KnowledgeBase>,
+    /// Retrieval picks the article the model is pointed at.
+    knowledge: Knowledge,
     articles: Vec<Article>,
 }
 
@@ -103,7 +103,7 @@ impl OpenAi {
     pub fn new(
         config: &OpenAiConfig,
         name: &str,
-        kb: Arc<KnowledgeBase>,
+        knowledge: Knowledge,
         kb_markdown: &str,
         env: impl Fn(&str) -> Option<String>,
     ) -> Result<Self, String> {
@@ -123,7 +123,7 @@ impl OpenAi {
             api_key,
             config: config.clone(),
             system_prompt: config.system_prompt.replace("{name}", name),
-            kb,
+            knowledge,
             articles: articles(kb_markdown),
         })
     }
@@ -148,7 +148,7 @@ impl OpenAi {
             system.push_str(&format!(" The visitor is signed in as {name}."));
         }
         system.push_str("\n\n# Knowledge base\n\n");
-        system.push_str(&self.context(best));
+        system.push_str(&self.context(best, &self.knowledge.current()));
         if self_rating {
             system.push_str("\n\n");
             system.push_str(SELF_RATING_FORMAT);
@@ -192,15 +192,23 @@ impl OpenAi {
 
     /// The knowledge base as context: the best article first, then the
     /// others in file order, as many as fit.
-    fn context(&self, best: Option<&str>) -> String {
+    /// The knowledge base as the model reads it, `best` first, within
+    /// `max_context_chars`. An article an agent wrote in the console (not
+    /// in the Markdown) is sent when it is the best.
+    fn context(&self, best: Option<&str>, kb: &KnowledgeBase) -> String {
         let max = self.config.max_context_chars;
         let first = best.and_then(|b| self.articles.iter().position(|a| a.title == b));
+        let taught = best
+            .filter(|_| first.is_none())
+            .and_then(|b| Some(format!("## {b}\n{}\n\n", kb.answer_of(b)?)));
         let order = first
             .into_iter()
             .chain((0..self.articles.len()).filter(|&i| Some(i) != first));
         let mut context = String::new();
-        for i in order {
-            let section = &self.articles[i].section;
+        for section in taught
+            .iter()
+            .chain(order.map(|i| &self.articles[i].section))
+        {
             if context.len() + section.len() <= max {
                 context.push_str(section);
             } else if context.is_empty() {
@@ -282,7 +290,8 @@ impl OpenAi {
     }
 
     async fn draft(&self, ask: &Ask<'_>, drafts: Drafts<'_>) -> Result<Reply, AssistantError> {
-        let retrieved = self.kb.answer_off_thread(ask.history, &ask.turn.text).await;
+        let kb = self.knowledge.current();
+        let retrieved = kb.answer_off_thread(ask.history, &ask.turn.text).await;
         let best = (retrieved.confidence > 0.0)
             .then(|| retrieved.articles.into_iter().next())
             .flatten();
@@ -898,7 +907,7 @@ mod tests {
             ["Shipping", "Refunds"]
         );
         assert!(arts[1].section.contains("## not a heading"));
-        let kb = Arc::new(KnowledgeBase::parse(md).unwrap());
+        let kb = Knowledge::new(KnowledgeBase::parse(md).unwrap());
         let config = OpenAiConfig {
             base_url: "http://127.0.0.1:9/v1/".into(),
             model: "m".into(),
@@ -907,13 +916,33 @@ mod tests {
         let mut ai = OpenAi::new(&config, "Nova", kb, md, |_| None).unwrap();
         assert_eq!(ai.endpoint, "http://127.0.0.1:9/v1/chat/completions");
         assert!(ai.system_prompt.starts_with("You are Nova,"));
-        let context = ai.context(Some("Refunds"));
+        let kb = ai.knowledge.current();
+        let context = ai.context(Some("Refunds"), &kb);
         assert!(context.starts_with("## Refunds"), "{context}");
         assert!(context.contains("## Shipping"));
+        // An article an agent wrote goes first when it is the best.
+        let taught = kb
+            .with_lessons(&[baton_shared::Lesson {
+                article: "Gift cards".into(),
+                phrasing: "do you sell vouchers".into(),
+                answer: Some("Yes, from 10 EUR.".into()),
+                by: baton_shared::AgentRef {
+                    id: 1,
+                    name: "Mia".into(),
+                },
+                at: 0,
+            }])
+            .unwrap()
+            .kb;
+        let context = ai.context(Some("Gift cards"), &taught);
+        assert!(
+            context.starts_with("## Gift cards\nYes, from 10 EUR.\n\n## Shipping"),
+            "{context}"
+        );
         ai.config.max_context_chars = arts[1].section.len();
-        assert_eq!(ai.context(Some("Refunds")), arts[1].section);
+        assert_eq!(ai.context(Some("Refunds"), &kb), arts[1].section);
         ai.config.max_context_chars = 5;
-        assert_eq!(ai.context(Some("Refunds")), "## Re");
+        assert_eq!(ai.context(Some("Refunds"), &kb), "## Re");
     }
 
     #[test]
@@ -925,7 +954,7 @@ mod tests {
             api_key_env: Some("BATON_TEST_NO_SUCH_KEY".into()),
             ..OpenAiConfig::default()
         };
-        let kb = || Arc::new(KnowledgeBase::parse(md).unwrap());
+        let kb = || Knowledge::new(KnowledgeBase::parse(md).unwrap());
         let err = OpenAi::new(&config, "Nova", kb(), md, |_| None)
             .err()
             .unwrap();
@@ -973,7 +1002,7 @@ mod tests {
         let ai = OpenAi::new(
             &config,
             "Nova",
-            Arc::new(KnowledgeBase::parse(md).unwrap()),
+            Knowledge::new(KnowledgeBase::parse(md).unwrap()),
             md,
             |_| None,
         )
@@ -995,7 +1024,7 @@ mod tests {
         let ai = OpenAi::new(
             &config,
             "Nova",
-            Arc::new(KnowledgeBase::parse(md).unwrap()),
+            Knowledge::new(KnowledgeBase::parse(md).unwrap()),
             md,
             |_| None,
         )

@@ -7,12 +7,15 @@
 //!   "Talk to a human" button, and the assistant's turn — where the three
 //!   handoff mechanisms are checked.
 //! - [`team`]: the agent's side — queue, claim, reply, hand back, close.
+//! - [`lessons`]: agents teaching the assistant what it could have
+//!   answered.
 //! - [`hub`]: fan-out of stored events to connected sockets.
 //! - [`relay`]: the same between nodes sharing a PostgreSQL database.
 //! - [`presence`]: whether the visitor is there, and open connections.
 
 mod attachments;
 mod hub;
+mod lessons;
 mod presence;
 pub mod relay;
 mod team;
@@ -23,6 +26,7 @@ use std::sync::Arc;
 use baton_shared::{ConversationId, ConversationState, ErrorCode, Event, EventBody, Responder};
 
 pub use hub::{Broadcast, Hub, Signal};
+pub use lessons::Teach;
 pub use presence::{AgentConnection, VisitorConnection};
 pub use team::LinkOutcome;
 pub use visitor::{Opened, Posted};
@@ -30,6 +34,7 @@ pub use visitor::{Opened, Posted};
 use crate::assistant::Assistant;
 use crate::config::{AssistantConfig, Config, Limits, Visitors};
 use crate::handoff::Policy;
+use crate::knowledge::Knowledge;
 use crate::metrics::Metrics;
 use crate::notify::{Dispatch, Signer};
 use crate::store::{Appended, ConversationRow, Store, StoreError};
@@ -44,6 +49,8 @@ struct Inner {
     store: Store,
     hub: Hub,
     assistant: Arc<dyn Assistant>,
+    /// The knowledge base the assistant answers from, as taught.
+    knowledge: Knowledge,
     policy: Policy,
     persona: AssistantConfig,
     limits: Limits,
@@ -95,6 +102,7 @@ impl Desk {
     pub fn new(
         store: Store,
         assistant: Arc<dyn Assistant>,
+        knowledge: Knowledge,
         config: &Config,
         dispatch: Dispatch,
         signer: Signer,
@@ -104,6 +112,7 @@ impl Desk {
                 store,
                 hub: Hub::default(),
                 assistant,
+                knowledge,
                 policy: config.policy.clone(),
                 persona: config.assistant.clone(),
                 limits: config.limits.clone(),

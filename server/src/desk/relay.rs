@@ -8,10 +8,14 @@
 //!   publishes it to them through its [`Hub`]; the notice carries no event.
 //! - Signals (typing, drafts, read receipts) and queue changes go out from
 //!   the hub as they happen; they are passing news and may be lost.
+//! - Lessons: the store announces a new one in the writing transaction
+//!   ([`Notice::Knowledge`]) and every node re-reads them into its
+//!   [`Knowledge`].
 //! - A listener that loses its connection connects again, listens, and
 //!   only then tells every socket here to re-read its log
-//!   ([`Hub::resync`]): whatever was committed while it was away is read,
-//!   and whatever is committed afterwards is announced.
+//!   ([`Hub::resync`]) and re-reads the lessons: whatever was committed
+//!   while it was away is read, and whatever is committed afterwards is
+//!   announced.
 //!
 //! Claiming and every other transition stay atomic across nodes because
 //! they are guarded updates in the shared database (`store::conversations`).
@@ -23,6 +27,7 @@ use tokio::sync::{mpsc, watch};
 use tokio::task::JoinHandle;
 
 use super::{Hub, Signal};
+use crate::knowledge::Knowledge;
 use crate::store::changes::{MAX_NOTICE_BYTES, Notice};
 use crate::store::{CHANNEL, Store};
 
@@ -36,13 +41,19 @@ pub async fn start(
     url: &str,
     store: Store,
     hub: Hub,
+    knowledge: Knowledge,
     shutdown: watch::Receiver<bool>,
 ) -> Result<[JoinHandle<()>; 2], sqlx::Error> {
     let listener = listen(url).await?;
     let (peers, outgoing) = mpsc::unbounded_channel();
     hub.connect_peers(peers);
     let announcer = tokio::spawn(announce(store.clone(), outgoing, shutdown.clone()));
-    let receiver = tokio::spawn(receive(url.to_string(), listener, store, hub, shutdown));
+    let here = Here {
+        store,
+        hub,
+        knowledge,
+    };
+    let receiver = tokio::spawn(receive(url.to_string(), listener, here, shutdown));
     Ok([announcer, receiver])
 }
 
@@ -78,12 +89,18 @@ async fn announce(
     }
 }
 
+/// What the other nodes' news is passed to.
+struct Here {
+    store: Store,
+    hub: Hub,
+    knowledge: Knowledge,
+}
+
 /// Hears the other nodes and passes what they did to this node's sockets.
 async fn receive(
     url: String,
     mut listener: PgListener,
-    store: Store,
-    hub: Hub,
+    here: Here,
     mut shutdown: watch::Receiver<bool>,
 ) {
     loop {
@@ -94,9 +111,9 @@ async fn receive(
         match received {
             Ok(Some(notification)) => {
                 if let Some((node, notice)) = Notice::decode(notification.payload())
-                    && node != store.node()
+                    && node != here.store.node()
                 {
-                    deliver(&store, &hub, notice).await;
+                    deliver(&here, notice).await;
                 }
             }
             // The connection is gone, and with it any notice sent meanwhile.
@@ -106,7 +123,8 @@ async fn receive(
                     listener = reconnect(&url) => listener,
                     _ = shutdown.wait_for(|stop| *stop) => return,
                 };
-                hub.resync();
+                here.hub.resync();
+                here.knowledge.learn_or_warn(&here.store).await;
             }
         }
     }
@@ -127,7 +145,12 @@ async fn reconnect(url: &str) -> PgListener {
     }
 }
 
-async fn deliver(store: &Store, hub: &Hub, notice: Notice) {
+async fn deliver(here: &Here, notice: Notice) {
+    let Here {
+        store,
+        hub,
+        knowledge,
+    } = here;
     match notice {
         Notice::Events {
             conversation,
@@ -157,5 +180,6 @@ async fn deliver(store: &Store, hub: &Hub, notice: Notice) {
             }
         }
         Notice::Queue => hub.queue_changed_here(),
+        Notice::Knowledge => knowledge.learn_or_warn(store).await,
     }
 }

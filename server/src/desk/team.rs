@@ -25,6 +25,7 @@ impl Desk {
         let row = self.row(id).await?;
         let brief = self.inner.store.latest_brief(id).await?;
         let verdict = self.inner.store.latest_verdict(id).await?;
+        let lessons = self.inner.store.lessons_of(id).await?;
         Ok(ConversationDetail {
             id,
             state: row.state,
@@ -37,6 +38,7 @@ impl Desk {
             visitor_read: row.visitor_read,
             verdict,
             metadata: row.metadata,
+            lessons,
         })
     }
 

@@ -58,6 +58,9 @@ pub fn brief(
         withheld_draft: withheld
             .map(|c| c.text.clone())
             .filter(|t| !t.trim().is_empty()),
+        withheld_article: withheld
+            .filter(|c| !c.text.trim().is_empty())
+            .and_then(|c| c.articles.first().cloned()),
         next_step: handoff.next_step.clone(),
         identity: situation.identity.cloned(),
         page: page.map(str::to_string),

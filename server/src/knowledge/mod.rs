@@ -78,6 +78,7 @@
 
 pub mod confidence;
 pub mod embedding;
+pub mod lessons;
 pub mod semantic;
 pub mod terms;
 
@@ -87,6 +88,8 @@ use crate::handoff::text::{fold, is_typo_of, words};
 use crate::handoff::{Candidate, Exchange};
 use embedding::{EmbedError, Embedder, VectorCache};
 use terms::{Analyzer, Language};
+
+pub use lessons::Knowledge;
 
 const K1: f32 = 1.2;
 const B: f32 = 0.75;
@@ -225,6 +228,24 @@ impl Article {
     /// What an embedding model reads of it as a passage.
     fn passage(&self) -> String {
         format!("{}\n{}", self.title, self.body)
+    }
+}
+
+/// A knowledge base with its lessons ([`KnowledgeBase::with_lessons`]).
+#[derive(Debug)]
+pub struct Learned {
+    pub kb: KnowledgeBase,
+    /// Lessons whose article is not in the knowledge base.
+    pub unmatched: usize,
+}
+
+/// The start of an answer, on one line, for telling articles apart.
+fn summary(body: &str) -> String {
+    const CHARS: usize = 120;
+    let line = body.split_whitespace().collect::<Vec<_>>().join(" ");
+    match line.char_indices().nth(CHARS) {
+        Some((cut, _)) => format!("{}…", line[..cut].trim_end()),
+        None => line,
     }
 }
 
@@ -416,6 +437,75 @@ impl KnowledgeBase {
 
     pub fn articles(&self) -> usize {
         self.articles.len()
+    }
+
+    /// Whether an article has this title (exactly).
+    pub fn has_article(&self, title: &str) -> bool {
+        self.articles.iter().any(|a| a.title == title)
+    }
+
+    /// The answer of the article with this title.
+    pub fn answer_of(&self, title: &str) -> Option<&str> {
+        self.articles
+            .iter()
+            .find(|a| a.title == title)
+            .map(|a| a.body.as_str())
+    }
+
+    /// The articles as agents pick one, in the knowledge base's order;
+    /// `taught` marks those an agent wrote (after the Markdown's).
+    pub fn article_refs(&self, markdown_articles: usize) -> Vec<baton_shared::ArticleRef> {
+        self.articles
+            .iter()
+            .enumerate()
+            .map(|(i, a)| baton_shared::ArticleRef {
+                title: a.title.clone(),
+                summary: summary(&a.body),
+                phrasings: a.phrasings.clone(),
+                taught: i >= markdown_articles,
+            })
+            .collect()
+    }
+
+    /// This knowledge base with what agents taught it: each lesson's
+    /// wording becomes one more phrasing of its article (matched by words
+    /// and, with a model, by meaning — only the new wordings are embedded),
+    /// and a lesson with an answer adds its article. A lesson naming an
+    /// article that is no longer here (the Markdown changed) is left out
+    /// and counted.
+    pub fn with_lessons(&self, lessons: &[baton_shared::Lesson]) -> Result<Learned, EmbedError> {
+        let mut articles = self.articles.clone();
+        let mut unmatched = 0;
+        let analyzer = Analyzer::new(self.language());
+        for lesson in lessons {
+            let phrasing = lesson.phrasing.trim();
+            match articles.iter_mut().position(|a| a.title == lesson.article) {
+                Some(i) => {
+                    let a = &articles[i];
+                    let known = a.questions().any(|q| q.eq_ignore_ascii_case(phrasing));
+                    if !known {
+                        let mut phrasings = a.phrasings.clone();
+                        phrasings.push(phrasing.to_string());
+                        let (title, body) = (a.title.clone(), a.body.clone());
+                        articles[i] = Article::new(&analyzer, title, body, phrasings);
+                    }
+                }
+                None => match &lesson.answer {
+                    Some(answer) => articles.push(Article::new(
+                        &analyzer,
+                        lesson.article.clone(),
+                        answer.trim().to_string(),
+                        vec![phrasing.to_string()],
+                    )),
+                    None => unmatched += 1,
+                },
+            }
+        }
+        let mut kb = Self::index(articles, analyzer);
+        if let Some(semantic) = &self.semantic {
+            kb.semantic = Some(semantic.extend(&self.articles, &kb.articles)?);
+        }
+        Ok(Learned { kb, unmatched })
     }
 
     /// The language the knowledge base was detected to be written in.
@@ -958,6 +1048,83 @@ mod tests {
         let fenced =
             KnowledgeBase::parse("## How do I script it?\n```\n? not a phrasing\n```\n").unwrap();
         assert!(ask(&fenced, &["script"]).text.contains("? not a phrasing"));
+    }
+
+    fn lesson(article: &str, phrasing: &str, answer: Option<&str>) -> baton_shared::Lesson {
+        baton_shared::Lesson {
+            article: article.into(),
+            phrasing: phrasing.into(),
+            answer: answer.map(Into::into),
+            by: baton_shared::AgentRef {
+                id: 1,
+                name: "Mia".into(),
+            },
+            at: 0,
+        }
+    }
+
+    #[test]
+    fn a_lesson_is_one_more_way_of_asking_and_only_that_moves() {
+        let kb = kb();
+        let wording = "Will my sneakers be with me before the weekend?";
+        let before = ask(&kb, &[wording]);
+        assert!(before.confidence < 0.5, "{before:?}");
+        let shipping = "How long does shipping take?";
+        let learned = kb.with_lessons(&[lesson(shipping, wording, None)]).unwrap();
+        assert_eq!(learned.unmatched, 0);
+        let taught = &learned.kb;
+        let after = ask(taught, &[wording]);
+        assert_eq!(after.articles, [shipping]);
+        assert!(after.confidence >= 0.85, "{after:?}");
+        assert!(!after.text.contains(wording), "a phrasing is not shown");
+        // Other questions are answered as before.
+        for q in [
+            "Do you accept Bitcoin?",
+            "Can I pay with PayPal?",
+            "Where is my parcel?",
+        ] {
+            let (was, is) = (ask(&kb, &[q]), ask(taught, &[q]));
+            assert_eq!(
+                (was.articles, was.confidence),
+                (is.articles, is.confidence),
+                "{q}"
+            );
+        }
+        // The Markdown's knowledge base is left as it was.
+        assert_eq!(ask(&kb, &[wording]).confidence, before.confidence);
+        let refs = taught.article_refs(kb.articles());
+        let refs: Vec<_> = refs.iter().filter(|a| a.title == shipping).collect();
+        assert_eq!(refs[0].phrasings, [wording]);
+        assert!(!refs[0].taught);
+    }
+
+    #[test]
+    fn a_lesson_with_an_answer_writes_an_article_and_one_for_a_gone_article_is_left_out() {
+        let kb = kb();
+        let learned = kb
+            .with_lessons(&[
+                lesson(
+                    "Do you resole shoes?",
+                    "can you fix worn soles",
+                    Some("Yes: our Berlin store resoles leather shoes in about two weeks."),
+                ),
+                lesson("An article that was renamed", "anything", None),
+                // Taught twice (two nodes, a retried frame): one phrasing.
+                lesson("Do you resole shoes?", "can you fix worn soles", None),
+            ])
+            .unwrap();
+        assert_eq!(learned.unmatched, 1);
+        assert_eq!(learned.kb.articles(), kb.articles() + 1);
+        let c = ask(&learned.kb, &["can you fix worn soles"]);
+        assert_eq!(c.articles, ["Do you resole shoes?"]);
+        assert!(c.text.starts_with("Yes: our Berlin store"), "{c:?}");
+        let refs = learned.kb.article_refs(kb.articles());
+        let new = refs.last().unwrap();
+        assert_eq!(
+            (new.title.as_str(), new.taught),
+            ("Do you resole shoes?", true)
+        );
+        assert_eq!(new.phrasings, ["can you fix worn soles"]);
     }
 
     #[test]

@@ -61,7 +61,7 @@ impl Semantic {
             .collect();
         let (asked, computed_questions) = cache.vectors(&embedder, &asked, Kind::Query)?;
         let questions = regroup(asked, articles.iter().map(|a| a.questions().count()));
-        let said: Vec<Vec<String>> = articles.iter().map(|a| sentences(&a.body)).collect();
+        let said: Vec<Vec<String>> = articles.iter().map(|a| sentences_of(&a.body)).collect();
         let flat: Vec<String> = said.iter().flatten().cloned().collect();
         let (flat, computed_sentences) = cache.vectors(&embedder, &flat, Kind::Passage)?;
         let sentences = regroup(flat, said.iter().map(Vec::len));
@@ -74,6 +74,59 @@ impl Semantic {
             },
             computed_passages + computed_questions + computed_sentences,
         ))
+    }
+
+    /// The same embedding for `articles`, which are `base` (the articles
+    /// this was built for, in order) with more phrasings and possibly new
+    /// articles after them: what `base` had is reused, only the rest is
+    /// computed (a lesson costs one embedding, not the whole knowledge
+    /// base).
+    pub(super) fn extend(
+        &self,
+        base: &[Article],
+        articles: &[Article],
+    ) -> Result<Self, EmbedError> {
+        let mut passages = self.passages.clone();
+        let mut questions = self.questions.clone();
+        let mut sentences = self.sentences.clone();
+        // New questions of base articles, and everything of new ones.
+        let mut asked: Vec<String> = Vec::new();
+        for (i, article) in articles.iter().enumerate() {
+            let known = base.get(i).map_or(0, |b| b.questions().count());
+            asked.extend(article.questions().skip(known).map(str::to_owned));
+        }
+        let new = articles.get(base.len()..).unwrap_or_default();
+        let new_passages: Vec<String> = new.iter().map(Article::passage).collect();
+        let said: Vec<Vec<String>> = new.iter().map(|a| sentences_of(&a.body)).collect();
+        let flat: Vec<String> = said.iter().flatten().cloned().collect();
+        let mut asked = self.embed(&asked, Kind::Query)?.into_iter();
+        for (i, article) in articles.iter().enumerate() {
+            let known = base.get(i).map_or(0, |b| b.questions().count());
+            let more = article.questions().count().saturating_sub(known);
+            let vectors = asked.by_ref().take(more);
+            match questions.get_mut(i) {
+                Some(q) => q.extend(vectors),
+                None => questions.push(vectors.collect()),
+            }
+        }
+        passages.extend(self.embed(&new_passages, Kind::Passage)?);
+        sentences.extend(regroup(
+            self.embed(&flat, Kind::Passage)?,
+            said.iter().map(Vec::len),
+        ));
+        Ok(Self {
+            embedder: self.embedder.clone(),
+            passages,
+            questions,
+            sentences,
+        })
+    }
+
+    fn embed(&self, texts: &[String], kind: Kind) -> Result<Vec<Vec<f32>>, EmbedError> {
+        if texts.is_empty() {
+            return Ok(Vec::new());
+        }
+        self.embedder.embed(texts, kind)
     }
 
     pub fn embedder(&self) -> &Embedder {
@@ -118,7 +171,7 @@ fn regroup(flat: Vec<Vec<f32>>, sizes: impl Iterator<Item = usize>) -> Vec<Vec<V
 
 /// The sentences of an answer: split after `.`, `!` or `?` followed by a
 /// space and a capital, and at line breaks; list markers and very short bits dropped.
-pub fn sentences(body: &str) -> Vec<String> {
+pub fn sentences_of(body: &str) -> Vec<String> {
     let mut out = Vec::new();
     for line in body.lines() {
         let line = line.trim().trim_start_matches(['-', '*', '#', '>']).trim();
@@ -147,7 +200,7 @@ mod tests {
     #[test]
     fn answers_split_into_sentences() {
         assert_eq!(
-            sentences("We ship in 2–4 days. Express is next day!\n- Free over 50 EUR\n\nOk."),
+            sentences_of("We ship in 2–4 days. Express is next day!\n- Free over 50 EUR\n\nOk."),
             [
                 "We ship in 2–4 days.",
                 "Express is next day!",
@@ -155,7 +208,7 @@ mod tests {
             ]
         );
         assert_eq!(
-            sentences("Prices e.g. 4.90 EUR apply"),
+            sentences_of("Prices e.g. 4.90 EUR apply"),
             ["Prices e.g. 4.90 EUR apply"]
         );
     }

@@ -91,6 +91,7 @@ mod tests {
             intent: "I need a refund of 240 EUR <now>".into(),
             tried: vec![],
             withheld_draft: None,
+            withheld_article: None,
             next_step: "Decide on the refund.".into(),
             identity: None,
             page: None,

@@ -24,6 +24,8 @@ pub enum Notice {
     },
     /// The set of waiting or held conversations changed.
     Queue,
+    /// An agent taught the assistant something: read the lessons again.
+    Knowledge,
 }
 
 /// PostgreSQL refuses notice payloads from 8000 bytes on.
@@ -39,6 +41,7 @@ impl Notice {
             } => format!("{node} e {conversation} {first} {last}"),
             Notice::Signal { conversation, json } => format!("{node} s {conversation} {json}"),
             Notice::Queue => format!("{node} q"),
+            Notice::Knowledge => format!("{node} k"),
         }
     }
 
@@ -70,6 +73,7 @@ impl Notice {
                 }
             }
             "q" if rest.is_empty() => Notice::Queue,
+            "k" if rest.is_empty() => Notice::Knowledge,
             _ => return None,
         };
         Some((node, notice))
@@ -93,6 +97,7 @@ mod tests {
                 json: r#"{"typing":true, "x": "a b"}"#.into(),
             },
             Notice::Queue,
+            Notice::Knowledge,
         ] {
             let text = notice.encode("n1");
             assert_eq!(Notice::decode(&text), Some(("n1", notice)));
@@ -109,6 +114,7 @@ mod tests {
             "n1 e 1 3 2",
             "n1 e a 1 2",
             "n1 q extra",
+            "n1 k 1",
             "n1 e 1 2 3 4",
         ] {
             assert_eq!(Notice::decode(text), None, "{text:?}");

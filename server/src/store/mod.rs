@@ -15,6 +15,7 @@
 //!   change goes through one guarded transaction, [`Store::append`].
 //! - [`team`]: agent accounts and login sessions.
 //! - [`outbox`]: notifications waiting to be delivered, and settings.
+//! - [`lessons`]: wordings agents taught the assistant.
 //! - [`analytics`]: handoff rows for analytics and export, verdicts, the
 //!   visitor's presence, and the figures `/metrics` reads.
 //!
@@ -25,6 +26,7 @@ mod analytics;
 mod attachments;
 pub mod changes;
 mod conversations;
+mod lessons;
 mod outbox;
 mod team;
 
@@ -36,6 +38,7 @@ use sqlx::{AnyPool, Executor};
 pub use analytics::{ExportRow, HandoffRow};
 pub use attachments::Upload;
 pub use conversations::{Appended, ConversationRow, Guard, HandoffWrite, NewHandoff, Transition};
+pub use lessons::{NewLesson, Taught};
 pub use outbox::{Due, HandoffFacts};
 
 #[derive(Debug, thiserror::Error)]

@@ -193,6 +193,19 @@ async fn handle(
             conversation,
             verdict,
         } => desk.verdict(conversation, agent, verdict).await,
+        AgentRequest::Teach {
+            conversation,
+            article,
+            phrasing,
+            answer,
+        } => {
+            let teach = crate::desk::Teach {
+                article: &article,
+                phrasing: &phrasing,
+                answer: answer.as_deref(),
+            };
+            desk.teach(conversation, agent, teach).await
+        }
     };
     match result {
         Ok(()) => true,

@@ -12,6 +12,7 @@
 //! - [`uploads`]: attachments in and out over HTTP.
 //! - [`analytics`]: handoff analytics for the console; [`metrics`]: the
 //!   Prometheus endpoint.
+//! - [`knowledge`]: the articles an agent can teach a wording to.
 
 mod agent_socket;
 mod analytics;
@@ -19,6 +20,7 @@ mod assets;
 mod follow;
 mod frames;
 mod http;
+mod knowledge;
 mod limits;
 mod metrics;
 pub mod origins;
@@ -90,6 +92,7 @@ pub fn app(state: AppState) -> Router {
         .route("/api/session", get(http::session))
         .route("/resume/{token}", get(http::resume_link))
         .route("/api/analytics/handoffs", get(analytics::handoffs))
+        .route("/api/knowledge", get(knowledge::articles))
         .merge(
             Router::new()
                 .route("/api/uploads", post(uploads::upload))

@@ -45,6 +45,24 @@ async fn database_for(db: &Path) -> String {
     url
 }
 
+/// Runs the `baton` command (this package's binary) with `args`, words
+/// only like the test servers, whatever config or model the environment
+/// names.
+pub fn baton(args: &[&str]) -> std::process::Output {
+    std::process::Command::new(env!("CARGO_BIN_EXE_baton"))
+        .args(args)
+        .env_remove("BATON_CONFIG")
+        .env_remove("BATON_DATABASE_URL")
+        .env("BATON_EMBEDDINGS", "off")
+        .output()
+        .expect("baton runs")
+}
+
+/// A command's output as text.
+pub fn text(bytes: &[u8]) -> String {
+    String::from_utf8_lossy(bytes).into_owned()
+}
+
 /// How long a test waits for something that should happen promptly.
 pub const DEADLINE: Duration = Duration::from_secs(10);
 
