@@ -362,8 +362,9 @@ fn demo(tools: &Tools) -> Result {
 }
 
 /// `server/tests` suites that run a second time with every server on
-/// PostgreSQL.
-const POSTGRES_SUITES: [&str; 10] = [
+/// PostgreSQL. Their names are the workspace's only test targets so named
+/// (the second run selects them across the workspace).
+const POSTGRES_SUITES: [&str; 11] = [
     "attachments",
     "analytics",
     "assistants",
@@ -374,6 +375,7 @@ const POSTGRES_SUITES: [&str; 10] = [
     "team_access",
     "team_side",
     "assets",
+    "lessons",
 ];
 
 fn test(tools: &Tools) -> Result {
@@ -403,8 +405,12 @@ fn test(tools: &Tools) -> Result {
     )?;
     // The server's integration suites again, every server on PostgreSQL
     // (`cli` stays on SQLite files: it runs the command line on them).
+    // Selected across the workspace, not with `-p baton-server`: a
+    // package alone resolves its dependencies' features differently, and
+    // cargo would build the whole dependency tree a second time (minutes,
+    // and gigabytes of `target/`).
     let mut on_postgres = tools.command("cargo");
-    on_postgres.args(["test", "-p", "baton-server"]);
+    on_postgres.args(["test", "--workspace", "--exclude", "xtask"]);
     for suite in POSTGRES_SUITES {
         on_postgres.args(["--test", suite]);
     }

@@ -3,7 +3,7 @@
 //! buttons, opens Analytics from the top bar, and every chart shows the
 //! numbers the API computed from the handoff records.
 //!
-//! Run alone: `cargo test -p baton-e2e --test analytics` (after
+//! Run alone: `cargo test -p baton-e2e --test analytics_page` (after
 //! `cargo xtask build`). Screenshots: `target/e2e-screenshots/analytics*.png`.
 
 use std::time::Duration;

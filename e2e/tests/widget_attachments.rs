@@ -6,7 +6,7 @@
 //! attachment rule. The conversations' logs, read as an agent reads them,
 //! hold every file.
 //!
-//! Run alone: `cargo test -p baton-e2e --test attachments` (after
+//! Run alone: `cargo test -p baton-e2e --test widget_attachments` (after
 //! `cargo xtask build`; `cargo xtask test` does both).
 
 use std::path::Path;
