@@ -364,7 +364,7 @@ fn demo(tools: &Tools) -> Result {
 /// `server/tests` suites that run a second time with every server on
 /// PostgreSQL. Their names are the workspace's only test targets so named
 /// (the second run selects them across the workspace).
-const POSTGRES_SUITES: [&str; 11] = [
+const POSTGRES_SUITES: [&str; 12] = [
     "attachments",
     "analytics",
     "assistants",
@@ -376,6 +376,7 @@ const POSTGRES_SUITES: [&str; 11] = [
     "team_side",
     "assets",
     "lessons",
+    "protocol_edges",
 ];
 
 fn test(tools: &Tools) -> Result {

@@ -145,6 +145,7 @@ impl Desk {
             Appended::Stored(events) => Ok(events[0].seq),
             Appended::Duplicate(seq) => Ok(seq),
             Appended::Refused(row) => Err(super::team::refusal(&row, "send a file to")),
+            Appended::ClientIdTaken => Err(DeskError::client_id_taken()),
         }
     }
 }

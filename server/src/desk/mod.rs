@@ -77,14 +77,45 @@ pub enum DeskError {
     NotFound(ConversationId),
     #[error("{0}")]
     Conflict(String),
+    /// The database failed. What it said is logged, never sent: clients
+    /// hear only that nothing was changed.
     #[error("storage failed: {0}")]
-    Store(#[from] StoreError),
+    Store(StoreError),
     /// Something on this side failed (the disk); nothing was stored.
     #[error("{0}")]
     Internal(String),
 }
 
+impl From<StoreError> for DeskError {
+    fn from(e: StoreError) -> Self {
+        match e {
+            StoreError::NoConversation(id) => Self::NotFound(id),
+            e => Self::Store(e),
+        }
+    }
+}
+
 impl DeskError {
+    /// What the client is told: the reason, except for a failure inside
+    /// the server, whose detail (database text) stays in the log.
+    pub fn message(&self) -> String {
+        match self {
+            Self::Store(_) => {
+                "Something went wrong on the server; nothing was changed. Please try again.".into()
+            }
+            e => e.to_string(),
+        }
+    }
+
+    /// A client id already used in the conversation by another kind of
+    /// message (the other side's): this message was not stored.
+    fn client_id_taken() -> Self {
+        Self::Conflict(
+            "This client_id is already used in this conversation by another message; send it again with a new one."
+                .into(),
+        )
+    }
+
     pub fn code(&self) -> ErrorCode {
         match self {
             Self::Invalid(_) => ErrorCode::Invalid,

@@ -206,6 +206,7 @@ impl Desk {
             }
             Appended::Duplicate(seq) => Ok(seq),
             Appended::Refused(row) => Err(refusal(&row, "reply to")),
+            Appended::ClientIdTaken => Err(DeskError::client_id_taken()),
         }
     }
 

@@ -58,6 +58,7 @@ impl Posted {
             }),
             Appended::Duplicate(seq) => Ok(Self { seq, fresh: false }),
             Appended::Refused(_) => Err(DeskError::NotFound(id)),
+            Appended::ClientIdTaken => Err(DeskError::client_id_taken()),
         }
     }
 }
@@ -426,6 +427,7 @@ impl Desk {
                 "there is nothing to rate: the team has not closed this conversation, or it was rated already"
                     .into(),
             )),
+            Appended::ClientIdTaken => Err(DeskError::client_id_taken()),
         }
     }
 

@@ -147,6 +147,10 @@ pub enum Appended {
     Duplicate(Seq),
     /// The guard did not hold; nothing changed. The row as it is now.
     Refused(ConversationRow),
+    /// The client id is already another kind of message's in this
+    /// conversation (say, the visitor's, reused by an agent); nothing
+    /// changed.
+    ClientIdTaken,
 }
 
 /// When a `handoffs` row that is ending is `abandoned`: no widget socket is
@@ -226,7 +230,9 @@ impl Store {
             "SELECT seq, at, body FROM events WHERE conversation_id = $1 AND seq > $2 ORDER BY seq",
         )
         .bind(id)
-        .bind(after as i64)
+        // A seq past any log (2^63 and more, which the database cannot
+        // hold) means "after everything", not a wrapped negative number.
+        .bind(i64::try_from(after).unwrap_or(i64::MAX))
         .fetch_all(&self.pool)
         .await?;
         rows.iter().map(event_row).collect()
@@ -252,21 +258,30 @@ impl Store {
             let row = self.conversation(id).await?;
             return match row {
                 Some(row) => Ok(Appended::Refused(row)),
-                None => Err(StoreError::Db(sqlx::Error::RowNotFound)),
+                None => Err(StoreError::NoConversation(id)),
             };
         };
 
-        if let Some(client_id) = bodies.iter().find_map(EventBody::client_id) {
-            let earlier: Option<i64> = sqlx::query_scalar(
-                "SELECT seq FROM events WHERE conversation_id = $1 AND client_id = $2",
+        if let Some((body, client_id)) = bodies.iter().find_map(|b| Some((b, b.client_id()?))) {
+            let earlier: Option<(i64, String)> = sqlx::query_as(
+                "SELECT seq, body FROM events WHERE conversation_id = $1 AND client_id = $2",
             )
             .bind(id)
             .bind(client_id)
             .fetch_optional(&mut *tx)
             .await?;
-            if let Some(seq) = earlier {
+            if let Some((seq, stored)) = earlier {
                 tx.rollback().await?;
-                return Ok(Appended::Duplicate(seq as Seq));
+                // A retry is the same kind of frame again (a visitor's
+                // message, an agent's reply…); the same id on another kind
+                // is someone else's, not this message.
+                let stored: EventBody = serde_json::from_str(&stored)
+                    .map_err(|e| corrupt(format!("event {id}/{seq}: {e}")))?;
+                return Ok(if stored.kind() == body.kind() {
+                    Appended::Duplicate(seq as Seq)
+                } else {
+                    Appended::ClientIdTaken
+                });
             }
         }
 

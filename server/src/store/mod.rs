@@ -50,6 +50,9 @@ pub enum StoreError {
     /// A stored value no longer parses: a bug or a hand-edited database.
     #[error("corrupt row: {0}")]
     Corrupt(String),
+    /// A write named a conversation that does not exist.
+    #[error("no conversation {0}")]
+    NoConversation(baton_shared::ConversationId),
     #[error("{0}")]
     Url(String),
 }

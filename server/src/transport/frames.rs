@@ -172,7 +172,7 @@ pub trait ErrorFrame: Sized {
         if let DeskError::Store(inner) = e {
             tracing::error!(%inner, "request failed");
         }
-        Self::error_frame(e.code(), e.to_string(), client_id)
+        Self::error_frame(e.code(), e.message(), client_id)
     }
 
     /// A frame that never reached the desk.
