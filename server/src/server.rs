@@ -130,6 +130,10 @@ pub async fn serve(
         sockets: sockets.clone(),
         rate_limits: Arc::new(RateLimits::new(&config.limits)),
         origins: Arc::new(Origins::new(config.visitors.allowed_origins.as_deref())),
+        public_origin: config
+            .public_url
+            .as_deref()
+            .map(|url| crate::transport::origins::origin_of(url).into()),
         metrics: Arc::new(config.metrics.clone()),
     };
 

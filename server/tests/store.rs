@@ -322,7 +322,7 @@ async fn concurrent_claims_have_exactly_one_winner(store: Store) {
         match result {
             Appended::Stored(_) => winners.push(agent),
             Appended::Refused(row) => assert_eq!(row.state, Human),
-            Appended::Duplicate(_) => panic!("no client id here"),
+            Appended::Duplicate(_) | Appended::ClientIdTaken => panic!("no client id here"),
         }
     }
     assert_eq!(winners.len(), 1, "{winners:?}");

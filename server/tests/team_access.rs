@@ -184,3 +184,101 @@ async fn two_agents_claim_at_once_and_exactly_one_wins() {
             .any(|e| matches!(e.body, EventBody::Agent { .. }))
     );
 }
+
+/// The agent socket with the session cookie, from a page at `origin`.
+async fn agent_from(
+    server: &TestServer,
+    cookie: &str,
+    origin: Option<&str>,
+) -> Result<Client<AgentRequest, AgentUpdate>, tokio_tungstenite::tungstenite::Error> {
+    use tokio_tungstenite::tungstenite::client::IntoClientRequest;
+    let mut request = format!("ws://{}/ws/agent", server.addr)
+        .into_client_request()
+        .unwrap();
+    request
+        .headers_mut()
+        .insert("cookie", cookie.parse().unwrap());
+    if let Some(origin) = origin {
+        request
+            .headers_mut()
+            .insert("origin", origin.parse().unwrap());
+    }
+    let (ws, _) = tokio_tungstenite::connect_async(request).await?;
+    Ok(Client::from_stream(ws))
+}
+
+/// A page on another site (or a sandboxed one) cannot drive the console's
+/// socket with the agent's cookie; the console's own page and clients
+/// outside a browser can.
+#[tokio::test]
+async fn the_agent_socket_is_only_for_the_consoles_own_pages() {
+    let server = TestServer::start().await;
+    let cookie = server.login(MIA.0, MIA.1).await;
+    for origin in [
+        "https://evil.example",
+        "null",
+        "http://chat.example.com.evil.example",
+    ] {
+        match agent_from(&server, &cookie, Some(origin)).await {
+            Err(tokio_tungstenite::tungstenite::Error::Http(response)) => {
+                assert_eq!(response.status(), 403, "{origin}")
+            }
+            other => panic!(
+                "{origin}: expected 403, got {:?}",
+                other.map(|_| "a socket")
+            ),
+        }
+    }
+    let own = format!("http://{}", server.addr);
+    for origin in [Some(own.as_str()), None] {
+        let mut socket = agent_from(&server, &cookie, origin).await.unwrap();
+        assert!(
+            matches!(socket.next().await, AgentUpdate::Hello { .. }),
+            "{origin:?}"
+        );
+    }
+}
+
+/// A socket lives as long as its sign-in: signing out closes it at once,
+/// and a session that ended elsewhere (another node, expiry) acts no more.
+#[tokio::test]
+async fn signing_out_ends_the_agents_open_sockets() {
+    let server = TestServer::start().await;
+    let cookie = server.login(MIA.0, MIA.1).await;
+    let mut socket = server.agent(&cookie).await;
+    socket.queue().await;
+    let out = reqwest::Client::new()
+        .post(format!("http://{}/api/logout", server.addr))
+        .header("cookie", &cookie)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(out.status(), 204);
+    assert_eq!(socket.error().await.0, ErrorCode::Unauthorized);
+    assert_eq!(socket.closed().await, Some(1008));
+
+    // Signed in again; the session then ends outside this node.
+    let mut visitor = server.visitor().await;
+    new_conversation(&mut visitor).await;
+    visitor.press_human().await;
+    let cookie = server.login(MIA.0, MIA.1).await;
+    let mut socket = server.agent(&cookie).await;
+    let id = socket.queue().await[0].conversation;
+    let store = baton::store::Store::connect(&server.database_url)
+        .await
+        .unwrap();
+    let token = cookie.split_once('=').unwrap().1;
+    store
+        .delete_session(&baton::secret::digest(token))
+        .await
+        .unwrap();
+    socket.send(&AgentRequest::Claim { conversation: id }).await;
+    assert_eq!(socket.error().await.0, ErrorCode::Unauthorized);
+    assert_eq!(socket.closed().await, Some(1008));
+    let row = store.conversation(id).await.unwrap().unwrap();
+    assert_eq!(
+        row.state,
+        ConversationState::Queued,
+        "the claim was not made"
+    );
+}

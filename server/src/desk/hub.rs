@@ -58,6 +58,9 @@ const CONVERSATION_BUFFER: usize = 16;
 pub struct Hub {
     conversations: Arc<Mutex<HashMap<ConversationId, broadcast::Sender<Broadcast>>>>,
     queue: broadcast::Sender<()>,
+    /// Sessions signed out on this node (their token digests): the agent
+    /// sockets on them close at once.
+    signed_out: broadcast::Sender<[u8; 32]>,
     /// The other nodes, once a relay runs (PostgreSQL).
     peers: Arc<OnceLock<mpsc::UnboundedSender<Notice>>>,
 }
@@ -67,6 +70,7 @@ impl Default for Hub {
         Self {
             conversations: Arc::default(),
             queue: broadcast::channel(16).0,
+            signed_out: broadcast::channel(16).0,
             peers: Arc::default(),
         }
     }
@@ -113,6 +117,16 @@ impl Hub {
         if let Some(sender) = map.get(&id) {
             let _ = sender.send(Broadcast::Signal(signal));
         }
+    }
+
+    /// Sign-outs on this node, for agent sockets to close on their own.
+    pub fn subscribe_sign_outs(&self) -> broadcast::Receiver<[u8; 32]> {
+        self.signed_out.subscribe()
+    }
+
+    /// The session with this token digest has ended.
+    pub fn signed_out(&self, digest: [u8; 32]) {
+        let _ = self.signed_out.send(digest);
     }
 
     pub fn subscribe_queue(&self) -> broadcast::Receiver<()> {

@@ -5,9 +5,15 @@
 //! once and in order (see [`Follower`]), plus a fresh detail whenever an
 //! event moves the conversation to another state, and the visitor's typing
 //! and read receipts.
+//!
+//! The socket lives as long as its sign-in: it closes (an `unauthorized`
+//! error, then close code 1008) when the session is signed out on this
+//! node, and when a request or the periodic check finds it signed out
+//! elsewhere, expired, or its agent gone.
 
 use std::collections::HashMap;
 use std::net::SocketAddr;
+use std::time::Duration;
 
 use axum::extract::ws::{WebSocket, WebSocketUpgrade};
 use axum::extract::{ConnectInfo, State};
@@ -23,11 +29,66 @@ use tokio_stream::wrappers::errors::BroadcastStreamRecvError;
 
 use super::AppState;
 use super::follow::{Delivery, Follower};
-use super::frames::{ErrorFrame, Incoming, Reject, close_broken, encode, receive, send};
+use super::frames::{
+    ErrorFrame, Incoming, Reject, close_broken, close_with, encode, receive, send,
+};
 use super::http::{AppError, signed_in_agent};
 use super::limits::refuse;
 use super::visitor_socket::close_for_restart;
 use crate::desk::{Broadcast, Desk, DeskError, Signal};
+use crate::team::{self, SESSION_COOKIE};
+
+/// How often an idle socket checks that its session still holds (an
+/// expiry, or a sign-out on another node, is noticed within this).
+const SESSION_CHECK: Duration = Duration::from_secs(60);
+
+/// The sign-in a socket runs on.
+struct Session {
+    token: String,
+    digest: [u8; 32],
+}
+
+impl Session {
+    /// Whether it still signs in `agent`. A database that cannot say
+    /// keeps the socket: the request itself will fail and say so.
+    async fn holds(&self, desk: &Desk, agent: &AgentRef) -> bool {
+        match team::session_agent(desk.store(), &self.token).await {
+            Ok(found) => found.is_some_and(|a| a.id == agent.id),
+            Err(error) => {
+                tracing::warn!(%error, "could not check an agent's session");
+                true
+            }
+        }
+    }
+}
+
+/// Whether `origin` is the console's own: the configured `public_url`, or
+/// the host the request was sent to (any scheme: a proxy may end TLS).
+fn console_origin(origin: &[u8], headers: &HeaderMap, public: Option<&str>) -> bool {
+    let Ok(origin) = std::str::from_utf8(origin) else {
+        return false;
+    };
+    if public.is_some_and(|p| p.eq_ignore_ascii_case(origin)) {
+        return true;
+    }
+    let authority = origin
+        .strip_prefix("https://")
+        .or_else(|| origin.strip_prefix("http://"));
+    let host = headers
+        .get(axum::http::header::HOST)
+        .and_then(|h| h.to_str().ok());
+    matches!((authority, host), (Some(a), Some(h)) if a.eq_ignore_ascii_case(h))
+}
+
+/// Tells the console its session is over and closes.
+async fn signed_out(socket: WebSocket) {
+    let frame = AgentUpdate::Error {
+        code: baton_shared::ErrorCode::Unauthorized,
+        message: "Your session has ended: sign in again.".into(),
+        client_id: None,
+    };
+    close_with(socket, encode(&frame), 1008, "signed out").await;
+}
 
 pub async fn upgrade(
     State(state): State<AppState>,
@@ -51,7 +112,26 @@ pub async fn upgrade(
         return Ok(ws.on_upgrade(move |socket| tracker.track_future(refuse(socket, frame))));
     }
     let agent = signed_in_agent(&state, &jar).await?;
-    Ok(ws.on_upgrade(move |socket| tracker.track_future(run(socket, state, agent))))
+    // A page elsewhere (another site, a sibling subdomain, a sandboxed
+    // `null` origin) must not drive the console's socket with the cookie
+    // the browser attaches; clients outside a browser send no Origin.
+    if let Some(origin) = headers.get(axum::http::header::ORIGIN)
+        && !console_origin(origin.as_bytes(), &headers, state.public_origin.as_deref())
+    {
+        return Err(AppError::Forbidden(format!(
+            "the agent socket is only for the console on this server; {} is another site",
+            super::origins::quoted(origin.as_bytes())
+        )));
+    }
+    let token = jar
+        .get(SESSION_COOKIE)
+        .map(|c| c.value().to_string())
+        .unwrap_or_default();
+    let session = Session {
+        digest: crate::secret::digest(&token),
+        token,
+    };
+    Ok(ws.on_upgrade(move |socket| tracker.track_future(run(socket, state, agent, session))))
 }
 
 /// The conversations this socket watches.
@@ -61,8 +141,11 @@ struct Watching {
     followers: HashMap<ConversationId, Follower>,
 }
 
-async fn run(mut socket: WebSocket, state: AppState, agent: AgentRef) {
+async fn run(mut socket: WebSocket, state: AppState, agent: AgentRef, session: Session) {
     let desk = state.desk.clone();
+    let mut sign_outs = desk.hub().subscribe_sign_outs();
+    let mut check = tokio::time::interval(SESSION_CHECK);
+    check.tick().await;
     let _connection = desk.agent_connection();
     let max = desk.limits().max_frame_bytes;
     let mut shutdown = state.shutdown.clone();
@@ -87,6 +170,17 @@ async fn run(mut socket: WebSocket, state: AppState, agent: AgentRef) {
     loop {
         tokio::select! {
             _ = shutdown.changed() => return close_for_restart(socket).await,
+            ended = sign_outs.recv() => match ended {
+                Ok(digest) if digest == session.digest => return signed_out(socket).await,
+                // Missed some: whether this one was among them, ask.
+                Err(broadcast::error::RecvError::Lagged(_)) if !session.holds(&desk, &agent).await => {
+                    return signed_out(socket).await
+                }
+                _ => {}
+            },
+            _ = check.tick() => {
+                if !session.holds(&desk, &agent).await { return signed_out(socket).await }
+            }
             changed = queue_changes.recv() => {
                 if matches!(changed, Err(broadcast::error::RecvError::Closed)) { return }
                 // One read of the queue answers every change already signalled:
@@ -119,6 +213,9 @@ async fn run(mut socket: WebSocket, state: AppState, agent: AgentRef) {
             }
             received = socket.recv() => {
                 let open = match receive::<AgentRequest>(received, &gate, max) {
+                    Incoming::Request(_) if !session.holds(&desk, &agent).await => {
+                        return signed_out(socket).await
+                    }
                     Incoming::Request(request) => handle(&mut socket, &desk, &agent, &mut watching, request).await,
                     Incoming::Bad(reject) => send(&mut socket, &rejected(reject)).await,
                     Incoming::Ignore => true,

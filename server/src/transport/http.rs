@@ -114,6 +114,12 @@ pub async fn logout(
 ) -> Result<(CookieJar, StatusCode), AppError> {
     if let Some(cookie) = jar.get(SESSION_COOKIE) {
         team::logout(state.desk.store(), cookie.value()).await?;
+        // Its open sockets here close now; on other nodes at their next
+        // request or check (`agent_socket`).
+        state
+            .desk
+            .hub()
+            .signed_out(crate::secret::digest(cookie.value()));
     }
     let gone = Cookie::build((SESSION_COOKIE, "")).path("/").build();
     Ok((jar.remove(gone), StatusCode::NO_CONTENT))

@@ -59,6 +59,10 @@ pub struct AppState {
     pub rate_limits: Arc<RateLimits>,
     /// The sites that may embed the widget.
     pub origins: Arc<Origins>,
+    /// The console's own origin as configured (`public_url`), for the
+    /// agent socket's check; without it, the origin the request was sent to
+    /// (its `Host`).
+    pub public_origin: Option<Arc<str>>,
     /// Whether and for whom `/metrics` is served.
     pub metrics: Arc<crate::config::MetricsConfig>,
 }

@@ -35,6 +35,27 @@ const MAX_QUOTED: usize = 200;
 /// Forget origins not warned about lately every this many refusals.
 const SWEEP_EVERY: u64 = 256;
 
+/// The origin (`scheme://host[:port]`, lower-case) of a URL such as the
+/// configured `public_url`.
+pub fn origin_of(url: &str) -> String {
+    let url = url.trim().to_ascii_lowercase();
+    match url.split_once("://") {
+        Some((scheme, rest)) => {
+            let authority = rest.split(['/', '?', '#']).next().unwrap_or_default();
+            format!("{scheme}://{authority}")
+        }
+        None => url,
+    }
+}
+
+/// An origin as quoted back: at most [`MAX_QUOTED`] characters.
+pub fn quoted(origin: &[u8]) -> String {
+    String::from_utf8_lossy(origin)
+        .chars()
+        .take(MAX_QUOTED)
+        .collect()
+}
+
 /// The sites that may embed the widget.
 pub struct Origins {
     /// `None`: any site. Listed origins are lower-case, without a trailing
@@ -151,6 +172,22 @@ impl Refused {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_urls_origin_is_scheme_and_authority() {
+        assert_eq!(
+            origin_of("https://Chat.Example.com/"),
+            "https://chat.example.com"
+        );
+        assert_eq!(
+            origin_of("http://10.0.0.5:8080/support?x=1"),
+            "http://10.0.0.5:8080"
+        );
+        assert_eq!(
+            origin_of("https://chat.example.com"),
+            "https://chat.example.com"
+        );
+    }
 
     fn upgrade(origin: Option<&str>, host: &str) -> HeaderMap {
         let mut headers = HeaderMap::new();
