@@ -174,10 +174,18 @@ async fn the_resume_link_from_a_notification_hands_back_to_the_assistant() {
         .unwrap()
         .to_string();
 
-    // Someone on the team clicks it, in their own browser, signed in or not.
+    // Someone on the team opens it, in their own browser, signed in or
+    // not, and presses the one button (opening alone changes nothing).
     let teammate = driver.browser(1000, 700).await;
     teammate.goto(&link).await;
     let page = teammate.page("h1").await.text().await.unwrap();
+    assert_eq!(page, "Resume the assistant?");
+    teammate.page("form button").await.click().await.unwrap();
+    let page = eventually("the result page", || async {
+        let h1 = teammate.page("h1").await.text().await.ok()?;
+        (h1 != "Resume the assistant?").then_some(h1)
+    })
+    .await;
     assert_eq!(page, "Assistant resumed");
     teammate.screenshot("team-resume-link").await;
 

@@ -230,7 +230,7 @@ async fn the_resume_link_hands_back_exactly_once() {
     let mut receiver = Receiver::start(TcpListener::bind("127.0.0.1:0").await.unwrap(), 0).await;
     let dir = tempfile::tempdir().unwrap();
     let server = TestServer::start_on(dir.path().join("b.db"), config_with(&receiver.url)).await;
-    let (mut visitor, _) = hand_off(&server).await;
+    let (mut visitor, token) = hand_off(&server).await;
     let link = loop {
         let delivery = receiver.next().await;
         if delivery.path == "json" {
@@ -246,7 +246,24 @@ async fn the_resume_link_hands_back_exactly_once() {
     );
 
     let http = reqwest::Client::new();
-    let first = http.get(&link).send().await.unwrap();
+    // Opening the link (as a chat app's preview or a mail scanner does)
+    // shows the button and changes nothing.
+    for _ in 0..2 {
+        let page = http.get(&link).send().await.unwrap();
+        assert_eq!(page.status(), 200);
+        let page = page.text().await.unwrap();
+        assert!(
+            page.contains("<form method=post") && page.contains("Resume assistant"),
+            "{page}"
+        );
+    }
+    let log = full_log(&server, &token).await;
+    assert!(
+        !log.iter()
+            .any(|e| matches!(e.body, EventBody::AssistantResumed { .. })),
+        "a GET handed back"
+    );
+    let first = http.post(&link).send().await.unwrap();
     assert_eq!(first.status(), 200);
     assert!(first.text().await.unwrap().contains("Assistant resumed"));
     let resumed = visitor
@@ -259,13 +276,14 @@ async fn the_resume_link_hands_back_exactly_once() {
         }
     );
 
-    let again = http.get(&link).send().await.unwrap();
+    let again = http.post(&link).send().await.unwrap();
     assert_eq!(again.status(), 409, "a used link does nothing");
 
     let mut tampered = link.clone();
     let flip = if tampered.ends_with('A') { "B" } else { "A" };
     tampered.replace_range(tampered.len() - 1.., flip);
     assert_eq!(http.get(&tampered).send().await.unwrap().status(), 400);
+    assert_eq!(http.post(&tampered).send().await.unwrap().status(), 400);
     assert_eq!(
         http.get(format!("http://{}/resume/garbage", server.addr))
             .send()

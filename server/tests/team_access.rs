@@ -282,3 +282,29 @@ async fn signing_out_ends_the_agents_open_sockets() {
         "the claim was not made"
     );
 }
+
+/// Behind https (as `public_url` says) the session cookie is `Secure`, so
+/// a browser never sends it in the clear; on plain http it cannot be.
+#[tokio::test]
+async fn the_session_cookie_is_secure_when_the_console_is_served_over_https() {
+    let https = TestServer::start_with(baton::Config {
+        demo: true,
+        public_url: Some("https://chat.example.com".into()),
+        ..baton::Config::default()
+    })
+    .await;
+    let cookie = set_cookie(&https).await;
+    assert!(cookie.contains("; Secure"), "{cookie}");
+    let plain = TestServer::start().await;
+    let cookie = set_cookie(&plain).await;
+    assert!(!cookie.contains("Secure"), "{cookie}");
+}
+
+async fn set_cookie(server: &TestServer) -> String {
+    let response = server.post_login(MIA.0, MIA.1).await;
+    assert_eq!(response.status(), 200);
+    response.headers()["set-cookie"]
+        .to_str()
+        .unwrap()
+        .to_string()
+}

@@ -288,6 +288,16 @@ pub enum LinkOutcome {
 }
 
 impl Desk {
+    /// What the link would act on, without acting: its conversation, or
+    /// why it cannot (expired, invalid).
+    pub fn check_link(&self, token: &str) -> Result<ConversationId, LinkOutcome> {
+        match self.inner.signer.verify(token, crate::clock::now()) {
+            Ok(claim) => Ok(claim.conversation),
+            Err(LinkError::Expired) => Err(LinkOutcome::Expired),
+            Err(LinkError::Invalid) => Err(LinkOutcome::Invalid),
+        }
+    }
+
     /// The one-click "Resume assistant" link from a notification: no login,
     /// only this one action, only once, only until it expires.
     pub async fn resume_by_link(&self, token: &str) -> Result<LinkOutcome, DeskError> {

@@ -99,8 +99,15 @@ pub async fn login(
     let (agent, token) = team::login(state.desk.store(), &login.email, &login.password)
         .await?
         .ok_or(AppError::BadLogin)?;
+    // Over https (as `public_url` says) the browser must never send it in
+    // the clear.
+    let https = state
+        .public_origin
+        .as_deref()
+        .is_some_and(|o| o.starts_with("https://"));
     let cookie = Cookie::build((SESSION_COOKIE, token))
         .http_only(true)
+        .secure(https)
         .same_site(SameSite::Strict)
         .path("/")
         .max_age(time_from_millis(SESSION_TTL_MS))
@@ -150,19 +157,49 @@ pub async fn session(
     Ok(Json(Session { agent }))
 }
 
-/// `GET /resume/{token}`: the notification's one-click "Resume assistant".
-/// A page says what happened; a used, expired or altered link changes
-/// nothing.
+/// `GET /resume/{token}`: the notification's "Resume assistant" link opens
+/// a page with one button; only pressing it (a `POST`) hands back. Link
+/// previews, chat apps unfurling the link and mail scanners only ever GET,
+/// so they change nothing.
+pub async fn resume_page(
+    State(state): State<AppState>,
+    axum::extract::Path(token): axum::extract::Path<String>,
+) -> (StatusCode, Html<String>) {
+    let plain = token
+        .bytes()
+        .all(|b| b.is_ascii_alphanumeric() || b"-_.".contains(&b));
+    match state.desk.check_link(&token) {
+        Ok(id) if plain => (
+            StatusCode::OK,
+            Html(link_page(
+                "Resume the assistant?",
+                &format!(
+                    "Conversation {id} goes back to the assistant, which answers the visitor in the same thread."
+                ),
+                // A signed token's characters (base64url and a dot) need no escaping.
+                &format!(
+                    "<form method=post action=\"/resume/{token}\"><button type=submit \
+                     style=\"font:inherit;padding:.6em 1.2em\">Resume assistant</button></form>"
+                ),
+            )),
+        ),
+        Ok(_) => link_outcome(LinkOutcome::Invalid),
+        Err(outcome) => link_outcome(outcome),
+    }
+}
+
+/// `POST /resume/{token}`: the button on that page. A page says what
+/// happened; a used, expired or altered link changes nothing.
 pub async fn resume_link(
     State(state): State<AppState>,
     axum::extract::Path(token): axum::extract::Path<String>,
 ) -> Result<(StatusCode, Html<String>), AppError> {
-    let (status, title, text) = match state
-        .desk
-        .resume_by_link(&token)
-        .await
-        .map_err(|e| AppError::Internal(e.to_string()))?
-    {
+    let outcome = state.desk.resume_by_link(&token).await?;
+    Ok(link_outcome(outcome))
+}
+
+fn link_outcome(outcome: LinkOutcome) -> (StatusCode, Html<String>) {
+    let (status, title, text) = match outcome {
         LinkOutcome::Resumed(id) => (
             StatusCode::OK,
             "Assistant resumed",
@@ -186,13 +223,16 @@ pub async fn resume_link(
             "This link is not valid. Nothing changed.".to_string(),
         ),
     };
-    let page = format!(
+    (status, Html(link_page(title, &text, "")))
+}
+
+fn link_page(title: &str, text: &str, action: &str) -> String {
+    format!(
         "<!doctype html><meta charset=utf-8><meta name=viewport content=\"width=device-width\">\
          <title>{title} — Baton</title>\
          <body style=\"font-family:system-ui,sans-serif;max-width:32em;margin:15vh auto;padding:0 1em\">\
-         <h1>{title}</h1><p>{text}</p><p><a href=\"/console/\">Open the console</a></p>"
-    );
-    Ok((status, Html(page)))
+         <h1>{title}</h1><p>{text}</p>{action}<p><a href=\"/console/\">Open the console</a></p>"
+    )
 }
 
 fn time_from_millis(ms: i64) -> time::Duration {

@@ -94,7 +94,10 @@ pub fn app(state: AppState) -> Router {
         .route("/api/logout", post(http::logout))
         .route("/api/me", get(http::me))
         .route("/api/session", get(http::session))
-        .route("/resume/{token}", get(http::resume_link))
+        .route(
+            "/resume/{token}",
+            get(http::resume_page).post(http::resume_link),
+        )
         .route("/api/analytics/handoffs", get(analytics::handoffs))
         .route("/api/knowledge", get(knowledge::articles))
         .merge(
