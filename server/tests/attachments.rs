@@ -192,9 +192,11 @@ async fn refused_uploads_change_nothing() {
     for (what, upload, auth, status) in cases {
         let response = post(&server, &upload, auth).await;
         assert_eq!(response.status(), status, "{what}");
+        // Every refusal in the one error shape, the size limit's too.
         let body: serde_json::Value = response.json().await.unwrap_or_default();
-        if status != 413 {
-            assert!(body["error"].is_string(), "{what}: {body}");
+        assert!(body["error"].is_string(), "{what}: {body}");
+        if status == 413 {
+            assert!(body["error"].as_str().unwrap().contains("1024"), "{body}");
         }
     }
     assert_eq!(files_in(&dir), 0, "no file was kept");
@@ -300,24 +302,43 @@ async fn uploads_are_shared_only_by_who_made_them_where_they_belong() {
     assert_eq!(code, ErrorCode::Invalid, "{message}");
     assert!(support::full_log(&server, &other_token).await.is_empty());
 
-    // The agent uploads to the conversation and shares once holding it.
+    // The agent uploads to the conversation only once holding it.
     visitor.press_human().await;
     let cookie = server.login(MIA.0, MIA.1).await;
     let mut agent = server.agent(&cookie).await;
     let id = agent.queue().await[0].conversation;
-    let response = post(
-        &server,
-        &Upload {
-            content_type: "application/pdf",
-            name: "label.pdf",
-            bytes: b"%PDF-1.4\n%\xe2\xe3\xcf\xd3\n",
-        },
-        &[
-            ("cookie", &cookie),
-            ("x-baton-conversation", &id.to_string()),
-        ],
-    )
-    .await;
+    let label_pdf = Upload {
+        content_type: "application/pdf",
+        name: "label.pdf",
+        bytes: b"%PDF-1.4\n%\xe2\xe3\xcf\xd3\n",
+    };
+    let agent_headers = [
+        ("cookie", cookie.as_str()),
+        ("x-baton-conversation", &id.to_string()),
+    ];
+    let stored_before = files_in(&server.uploads);
+    let response = post(&server, &label_pdf, &agent_headers).await;
+    assert_eq!(response.status(), 400, "not held yet");
+    let refused: serde_json::Value = response.json().await.unwrap();
+    assert!(
+        refused["error"]
+            .as_str()
+            .unwrap()
+            .contains("claim it first"),
+        "{refused}"
+    );
+    assert_eq!(files_in(&server.uploads), stored_before, "nothing stored");
+    agent.send(&AgentRequest::Claim { conversation: id }).await;
+    agent
+        .until(|u| match u {
+            AgentUpdate::Queue { entries } => entries
+                .iter()
+                .any(|e| e.conversation == id && e.state == ConversationState::Human)
+                .then_some(()),
+            _ => None,
+        })
+        .await;
+    let response = post(&server, &label_pdf, &agent_headers).await;
     assert_eq!(response.status(), 200);
     let label: Attachment = response.json().await.unwrap();
     let attach = AgentRequest::Attach {
@@ -325,11 +346,7 @@ async fn uploads_are_shared_only_by_who_made_them_where_they_belong() {
         client_id: "label".into(),
         upload: label.id.clone(),
     };
-    agent.send(&attach).await;
-    let (code, _) = agent.error().await;
-    assert_eq!(code, ErrorCode::Conflict, "not held yet");
     // Nor can the agent share the visitor's upload as theirs.
-    agent.send(&AgentRequest::Claim { conversation: id }).await;
     agent
         .send(&AgentRequest::Attach {
             conversation: id,

@@ -29,6 +29,20 @@ impl Desk {
 
     /// Stores an upload that passed [`attachments::check`]: the file first
     /// (flushed), then its row; acknowledged only after both.
+    /// An agent uploads only into a conversation they hold (what they
+    /// upload is for sharing there; anyone else's is refused before any
+    /// byte is stored).
+    pub async fn may_upload(&self, id: ConversationId, agent: &AgentRef) -> Result<(), DeskError> {
+        let row = self.row(id).await?;
+        let holds = row.state == baton_shared::ConversationState::Human
+            && row.agent.as_ref().is_some_and(|a| a.id == agent.id);
+        if holds {
+            Ok(())
+        } else {
+            Err(super::team::refusal(&row, "send a file to"))
+        }
+    }
+
     pub async fn store_upload(
         &self,
         conversation: ConversationId,

@@ -19,6 +19,7 @@
 
 use axum::Json;
 use axum::body::{Body, Bytes};
+use axum::extract::rejection::BytesRejection;
 use axum::extract::{Path, State};
 use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Response};
@@ -64,9 +65,18 @@ pub async fn upload(
     State(state): State<AppState>,
     jar: CookieJar,
     headers: HeaderMap,
-    body: Bytes,
+    body: Result<Bytes, BytesRejection>,
 ) -> Result<Json<Attachment>, AppError> {
     let desk = &state.desk;
+    // Over `attachments.max_bytes` (the route's body limit): said in the
+    // JSON error shape like every other refusal, not axum's plain text.
+    let body = body.map_err(|rejection| match rejection.status() {
+        StatusCode::PAYLOAD_TOO_LARGE => AppError::TooLarge(format!(
+            "the file is larger than {} bytes",
+            desk.attachments().max_bytes
+        )),
+        _ => AppError::BadRequest(rejection.body_text()),
+    })?;
     let text = |name: &str| headers.get(name).and_then(|v| v.to_str().ok());
     let (conversation, agent) = match text(TOKEN_HEADER) {
         Some(token) => (desk.conversation_of(token).await?, None),
@@ -77,7 +87,7 @@ pub async fn upload(
                 .ok_or_else(|| {
                     AppError::BadRequest(format!("say which conversation in {CONVERSATION_HEADER}"))
                 })?;
-            desk.row(conversation).await?;
+            desk.may_upload(conversation, &agent).await?;
             (conversation, Some(agent.id))
         }
     };
