@@ -203,3 +203,62 @@ async fn an_agent_reply_never_takes_over_the_visitors_client_id() {
         ]
     );
 }
+
+/// Characters that make text read otherwise than it is — a right-to-left
+/// override turning "exe.png" around, invisible spaces — are not stored;
+/// joiners that emoji and scripts need are.
+#[tokio::test]
+async fn hidden_direction_and_invisible_characters_are_not_stored() {
+    let server = TestServer::start().await;
+    let mut visitor = server.visitor().await;
+    let token = new_conversation(&mut visitor).await;
+    visitor
+        .say(
+            "m1",
+            "Open inv\u{202E}gnp.exe\u{202C} now\u{200B}\u{2066}!\u{2069} 👩\u{200D}💻",
+        )
+        .await;
+    visitor
+        .send(&VisitorRequest::Say {
+            client_id: "m2".into(),
+            text: "\u{200B}\u{202E}\u{FEFF} ".into(),
+        })
+        .await;
+    let (code, _) = visitor.error().await;
+    assert_eq!(
+        code,
+        ErrorCode::Invalid,
+        "nothing visible is an empty message"
+    );
+    visitor.press_human().await;
+    let cookie = server.login(MIA.0, MIA.1).await;
+    let mut agent = server.agent(&cookie).await;
+    let id = agent.queue().await[0].conversation;
+    agent.send(&AgentRequest::Claim { conversation: id }).await;
+    agent
+        .send(&AgentRequest::Reply {
+            conversation: id,
+            client_id: "r1".into(),
+            text: "See \u{202D}the\u{202C} label\u{2060}.".into(),
+        })
+        .await;
+    agent
+        .until(|u| match u {
+            AgentUpdate::Ack { client_id, .. } if client_id == "r1" => Some(()),
+            AgentUpdate::Error { message, .. } => panic!("{message}"),
+            _ => None,
+        })
+        .await;
+    let texts: Vec<String> = full_log(&server, &token)
+        .await
+        .into_iter()
+        .filter_map(|e| match e.body {
+            EventBody::Visitor { text, .. } | EventBody::Agent { text, .. } => Some(text),
+            _ => None,
+        })
+        .collect();
+    assert_eq!(
+        texts,
+        ["Open invgnp.exe now! 👩\u{200D}💻", "See the label."]
+    );
+}

@@ -59,14 +59,13 @@ impl Desk {
                 )));
             }
             Some(answer) => {
-                let answer = answer.trim();
-                super::check_text(answer, &self.inner.limits).map_err(|_| {
+                let answer = super::clean_text(answer, &self.inner.limits).map_err(|_| {
                     DeskError::Invalid(format!(
                         "The answer must have 1 to {} characters.",
                         self.inner.limits.max_text_chars
                     ))
                 })?;
-                Some(answer)
+                Some(answer.trim().to_string())
             }
         };
         self.inner
@@ -76,7 +75,7 @@ impl Desk {
                 agent: agent.id,
                 article: &article,
                 phrasing: &phrasing,
-                answer,
+                answer: answer.as_deref(),
                 at: crate::clock::now(),
             })
             .await?;
@@ -90,6 +89,10 @@ impl Desk {
 
 /// `text` on one line, checked: not empty, not over the limit.
 fn line(text: &str, what: &str) -> Result<String, DeskError> {
+    let text: String = text
+        .chars()
+        .filter(|&c| !super::is_hidden_control(c))
+        .collect();
     let line = text.split_whitespace().collect::<Vec<_>>().join(" ");
     let chars = line.chars().count();
     if chars == 0 || chars > MAX_PHRASING_CHARS {

@@ -261,6 +261,23 @@ fn check_client_id(client_id: &str) -> Result<(), DeskError> {
     })
 }
 
+/// Characters that change how the text around them reads without being
+/// seen: bidirectional embeddings, overrides and isolates (U+202A–202E,
+/// U+2066–2069: "gnp.exe" shown backwards) and invisible spaces (U+200B,
+/// U+2060, U+FEFF). The joiners (U+200C, U+200D) stay: emoji and several
+/// scripts need them; so do the plain direction marks (U+200E, U+200F).
+fn is_hidden_control(c: char) -> bool {
+    matches!(c, '\u{202A}'..='\u{202E}' | '\u{2066}'..='\u{2069}' | '\u{200B}' | '\u{2060}' | '\u{FEFF}')
+}
+
+/// A message text as stored: without [hidden controls](is_hidden_control),
+/// not empty, within the configured limit.
+fn clean_text(text: &str, limits: &Limits) -> Result<String, DeskError> {
+    let text: String = text.chars().filter(|&c| !is_hidden_control(c)).collect();
+    check_text(&text, limits)?;
+    Ok(text)
+}
+
 /// Checks a message text against the configured limit.
 fn check_text(text: &str, limits: &Limits) -> Result<(), DeskError> {
     if text.trim().is_empty() {

@@ -9,7 +9,7 @@ use baton_shared::{
     QueueEntry, Seq, Verdict,
 };
 
-use super::{Desk, DeskError, Signal, check_client_id, check_text};
+use super::{Desk, DeskError, Signal, check_client_id, clean_text};
 use crate::notify::LinkError;
 use crate::store::{Appended, ConversationRow, Guard, HandoffWrite, Transition};
 
@@ -178,11 +178,11 @@ impl Desk {
         text: &str,
     ) -> Result<Seq, DeskError> {
         check_client_id(client_id)?;
-        check_text(text, &self.inner.limits)?;
+        let text = clean_text(text, &self.inner.limits)?;
         let body = EventBody::Agent {
             name: agent.name.clone(),
             client_id: client_id.into(),
-            text: text.into(),
+            text,
         };
         let guard = Guard::held_by(&[Human], agent.id);
         match self

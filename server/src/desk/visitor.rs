@@ -25,7 +25,7 @@ use baton_shared::{
 use tokio::sync::broadcast;
 
 use super::{Broadcast, Signal};
-use super::{Desk, DeskError, check_client_id, check_text};
+use super::{Desk, DeskError, check_client_id, check_text, clean_text};
 use crate::assistant::{Ask, Partial, Reply};
 use crate::handoff::{self, AttachmentKind, Candidate, Exchange, Handoff, Situation, Turn};
 use crate::store::{Appended, ConversationRow, Guard, HandoffWrite, NewHandoff, Transition};
@@ -142,10 +142,10 @@ impl Desk {
         text: &str,
     ) -> Result<Posted, DeskError> {
         check_client_id(client_id)?;
-        check_text(text, &self.inner.limits)?;
+        let text = clean_text(text, &self.inner.limits)?;
         let body = EventBody::Visitor {
             client_id: client_id.into(),
-            text: text.into(),
+            text,
         };
         self.post_as_visitor(id, body).await
     }
@@ -410,7 +410,13 @@ impl Desk {
         comment: Option<String>,
     ) -> Result<Seq, DeskError> {
         check_client_id(client_id)?;
-        let comment = comment.filter(|c| !c.trim().is_empty());
+        let comment = comment
+            .map(|c| {
+                c.chars()
+                    .filter(|&c| !super::is_hidden_control(c))
+                    .collect::<String>()
+            })
+            .filter(|c| !c.trim().is_empty());
         if let Some(comment) = &comment {
             check_text(comment, &self.inner.limits)?;
         }
