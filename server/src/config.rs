@@ -429,6 +429,9 @@ pub struct Limits {
     /// choose their own address and every client behind the proxy shares
     /// one limit.
     pub trust_forwarded_for: bool,
+    /// How long a new widget socket may wait before its `hello`; then it
+    /// is told so (`hello_first`) and closed (1008).
+    pub hello_timeout_ms: u64,
 }
 
 impl Default for Config {
@@ -514,6 +517,7 @@ impl Default for Limits {
             connections_per_minute: 60,
             logins_per_minute: 10,
             trust_forwarded_for: false,
+            hello_timeout_ms: 30_000,
         }
     }
 }

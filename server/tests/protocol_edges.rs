@@ -262,3 +262,16 @@ async fn hidden_direction_and_invisible_characters_are_not_stored() {
         ["Open invgnp.exe now! 👩\u{200D}💻", "See the label."]
     );
 }
+
+/// A widget socket that never says hello is told why and closed properly
+/// (so a client can tell it from a network failure).
+#[tokio::test]
+async fn a_socket_that_never_says_hello_is_told_and_closed() {
+    let mut config = baton::Config::default();
+    config.limits.hello_timeout_ms = 200;
+    let server = TestServer::start_with(config).await;
+    let mut silent = server.visitor().await;
+    let (code, message) = silent.error().await;
+    assert_eq!(code, ErrorCode::HelloFirst, "{message}");
+    assert_eq!(silent.closed().await, Some(1008));
+}

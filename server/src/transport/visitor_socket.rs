@@ -24,9 +24,6 @@ use super::limits::{FrameGate, refuse};
 use super::origins::CLOSE_REFUSED;
 use crate::desk::{Desk, DeskError, Posted, Signal};
 
-/// How long a new connection may take to say `hello`.
-const HELLO_TIMEOUT: Duration = Duration::from_secs(30);
-
 pub async fn upgrade(
     State(state): State<AppState>,
     ConnectInfo(peer): ConnectInfo<SocketAddr>,
@@ -74,8 +71,9 @@ async fn run(mut socket: WebSocket, state: AppState) {
     let mut shutdown = state.shutdown.clone();
     let gate = state.rate_limits.socket();
 
+    let hello_timeout = Duration::from_millis(desk.limits().hello_timeout_ms);
     let greeted = tokio::select! {
-        greeted = tokio::time::timeout(HELLO_TIMEOUT, greet(&mut socket, &desk, &gate)) => greeted,
+        greeted = tokio::time::timeout(hello_timeout, greet(&mut socket, &desk, &gate)) => greeted,
         _ = shutdown.changed() => return close_for_restart(socket).await,
     };
     let (id, last_seq) = match greeted {
@@ -83,7 +81,16 @@ async fn run(mut socket: WebSocket, state: AppState) {
         Ok(Greeted::Broken(reject, code)) => {
             return close_broken(socket, encode(&rejected(reject)), code).await;
         }
-        Ok(Greeted::Gone) | Err(_) => return,
+        Ok(Greeted::Gone) => return,
+        // Said why, and closed properly: a client can tell this from a
+        // network failure.
+        Err(_) => {
+            let reject = Reject::new(
+                baton_shared::ErrorCode::HelloFirst,
+                format!("no hello within {} ms", hello_timeout.as_millis()),
+            );
+            return close_with(socket, encode(&rejected(reject)), 1008, "no hello").await;
+        }
     };
     if let Err(e) = connection.arrived(id).await {
         tracing::warn!(conversation = id, %e, "could not store that the visitor is here");
