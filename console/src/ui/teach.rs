@@ -107,9 +107,9 @@ pub fn Teach(detail: Memo<Option<ConversationDetail>>) -> impl IntoView {
             <h4 id="teach-title">"Teach the assistant"</h4>
             <p class="muted">"The wording becomes another way of asking the article you pick: the assistant answers it from the next message on."</p>
             <label>"Wording"
-                <input type="text" data-console="teach-phrasing" maxlength="300"
+                <textarea data-console="teach-phrasing" rows="2" maxlength="300"
                     prop:value=move || phrasing.get()
-                    on:input=move |ev| phrasing.set(event_target_value(&ev))/>
+                    on:input=move |ev| phrasing.set(event_target_value(&ev))></textarea>
             </label>
             <label>"Answered by"
                 {move || match articles.get() {
