@@ -9,10 +9,10 @@
 
 mod support;
 
-use std::collections::HashSet;
+use std::collections::{BTreeMap, HashSet};
 use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicUsize, Ordering};
-use std::sync::{Arc, OnceLock};
+use std::sync::{Arc, Mutex, OnceLock};
 
 use axum::Json;
 use axum::extract::{Path as UrlPath, State};
@@ -55,9 +55,17 @@ fn model(dir: &Path) -> Embedder {
     )
 }
 
-fn understanding(set: &str, dir: &Path) -> KnowledgeBase {
+/// A set's knowledge base embedded with the model, once per set for the
+/// whole binary (embedding one takes seconds; the tests only read it).
+fn understanding(set: &str, dir: &Path) -> Arc<KnowledgeBase> {
+    static EMBEDDED: Mutex<BTreeMap<String, Arc<KnowledgeBase>>> = Mutex::new(BTreeMap::new());
+    if let Some(kb) = EMBEDDED.lock().unwrap().get(set) {
+        return kb.clone();
+    }
     let mut kb = knowledge_base(set);
     kb.embed(model(dir), &VectorCache::none()).unwrap();
+    let kb = Arc::new(kb);
+    EMBEDDED.lock().unwrap().insert(set.to_string(), kb.clone());
     kb
 }
 
@@ -523,7 +531,7 @@ async fn an_embeddings_endpoint_can_serve_instead_of_a_model_in_the_process() {
         "the articles were embedded by the endpoint"
     );
     assert!(endpoint.calls.load(Ordering::SeqCst) > 0);
-    let in_process = Arc::new(understanding("telco", &dir));
+    let in_process = understanding("telco", &dir);
     // The same model behind the endpoint ranks as the one in the process.
     let questions = labelled_questions("telco");
     let mut same = 0;
