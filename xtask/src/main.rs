@@ -362,8 +362,7 @@ fn demo(tools: &Tools) -> Result {
 }
 
 /// `server/tests` suites that run a second time with every server on
-/// PostgreSQL. Their names are the workspace's only test targets so named
-/// (the second run selects them across the workspace).
+/// PostgreSQL.
 const POSTGRES_SUITES: [&str; 12] = [
     "attachments",
     "analytics",
@@ -378,6 +377,58 @@ const POSTGRES_SUITES: [&str; 12] = [
     "lessons",
     "protocol_edges",
 ];
+
+/// The executables of the [`POSTGRES_SUITES`] as the workspace's test run
+/// built them (`--no-run`: nothing is built again).
+fn server_suites(tools: &Tools, environment: &dyn Fn(&mut Command)) -> Result<Vec<PathBuf>> {
+    let mut command = tools.command("cargo");
+    command.args([
+        "test",
+        "--workspace",
+        "--exclude",
+        "xtask",
+        "--no-run",
+        "--message-format=json",
+    ]);
+    environment(&mut command);
+    let output = command
+        .output()
+        .map_err(|e| format!("cannot run cargo test --no-run: {e}"))?;
+    if !output.status.success() {
+        return Err(format!(
+            "cargo test --no-run failed: {}",
+            String::from_utf8_lossy(&output.stderr)
+        ));
+    }
+    let server = root().join("server").join("Cargo.toml");
+    let mut found: Vec<(usize, PathBuf)> = String::from_utf8_lossy(&output.stdout)
+        .lines()
+        .filter_map(|line| serde_json::from_str::<serde_json::Value>(line).ok())
+        .filter(|m| m["reason"] == "compiler-artifact")
+        .filter(|m| m["target"]["kind"] == serde_json::json!(["test"]))
+        .filter(|m| m["manifest_path"].as_str().map(Path::new) == Some(server.as_path()))
+        .filter_map(|m| {
+            let name = m["target"]["name"].as_str()?;
+            let at = POSTGRES_SUITES.iter().position(|s| *s == name)?;
+            Some((at, PathBuf::from(m["executable"].as_str()?)))
+        })
+        .collect();
+    found.sort();
+    found.dedup_by_key(|(at, _)| *at);
+    if found.len() != POSTGRES_SUITES.len() {
+        let missing: Vec<&str> = POSTGRES_SUITES
+            .iter()
+            .enumerate()
+            .filter(|(i, _)| !found.iter().any(|(at, _)| at == i))
+            .map(|(_, s)| *s)
+            .collect();
+        return Err(format!(
+            "server test suites not built: {}",
+            missing.join(", ")
+        ));
+    }
+    Ok(found.into_iter().map(|(_, path)| path).collect())
+}
 
 fn test(tools: &Tools) -> Result {
     build(tools)?;
@@ -394,33 +445,33 @@ fn test(tools: &Tools) -> Result {
         (model::MODEL_VAR, model::provision()?.into_os_string()),
         ("BATON_REQUIRE_EMBEDDING_MODEL", "1".into()),
     ];
-    // Unit, integration and end-to-end tests (e2e drives real Chromium).
-    tools.run(
-        tools
-            .command("cargo")
-            .args(["test", "--workspace", "--exclude", "xtask"])
+    // What every test run is given: the built assets, the browser driver,
+    // PostgreSQL and the model.
+    let environment = |command: &mut Command| {
+        command
             .env("BATON_ASSETS_DIR", root().join("dist"))
             .env("CHROMEDRIVER", chromedriver)
             .envs(pg.envs())
-            .envs(model.clone()),
-    )?;
+            .envs(model.clone());
+    };
+    // Unit, integration and end-to-end tests (e2e drives real Chromium).
+    let mut everything = tools.command("cargo");
+    everything.args(["test", "--workspace", "--exclude", "xtask"]);
+    environment(&mut everything);
+    tools.run(&mut everything)?;
     // The server's integration suites again, every server on PostgreSQL
     // (`cli` stays on SQLite files: it runs the command line on them).
-    // Selected across the workspace, not with `-p baton-server`: a
-    // package alone resolves its dependencies' features differently, and
-    // cargo would build the whole dependency tree a second time (minutes,
-    // and gigabytes of `target/`).
-    let mut on_postgres = tools.command("cargo");
-    on_postgres.args(["test", "--workspace", "--exclude", "xtask"]);
-    for suite in POSTGRES_SUITES {
-        on_postgres.args(["--test", suite]);
+    // The binaries that run built are run as they are: asking cargo for
+    // these suites alone resolves the dependencies' features differently,
+    // and it would build them all again (minutes, and gigabytes of
+    // `target/`).
+    for suite in server_suites(tools, &environment)? {
+        let mut on_postgres = Command::new(&suite);
+        // Where `cargo test` runs a package's integration tests.
+        on_postgres.current_dir(root().join("server"));
+        environment(&mut on_postgres);
+        tools.run(on_postgres.env("BATON_TEST_BACKEND", "postgres"))?;
     }
-    tools.run(
-        on_postgres
-            .env("BATON_TEST_BACKEND", "postgres")
-            .envs(pg.envs())
-            .envs(model.clone()),
-    )?;
     // Widget components in headless Chromium.
     tools.run(
         tools
