@@ -278,6 +278,9 @@ async fn the_resume_link_hands_back_exactly_once() {
 
     let again = http.post(&link).send().await.unwrap();
     assert_eq!(again.status(), 409, "a used link does nothing");
+    let page = http.get(&link).send().await.unwrap();
+    assert_eq!(page.status(), 409, "and offers no button");
+    assert!(!page.text().await.unwrap().contains("<form"));
 
     let mut tampered = link.clone();
     let flip = if tampered.ends_with('A') { "B" } else { "A" };

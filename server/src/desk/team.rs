@@ -289,13 +289,23 @@ pub enum LinkOutcome {
 
 impl Desk {
     /// What the link would act on, without acting: its conversation, or
-    /// why it cannot (expired, invalid).
-    pub fn check_link(&self, token: &str) -> Result<ConversationId, LinkOutcome> {
-        match self.inner.signer.verify(token, crate::clock::now()) {
-            Ok(claim) => Ok(claim.conversation),
-            Err(LinkError::Expired) => Err(LinkOutcome::Expired),
-            Err(LinkError::Invalid) => Err(LinkOutcome::Invalid),
-        }
+    /// why it cannot (expired, invalid, used or its handoff over).
+    pub async fn check_link(
+        &self,
+        token: &str,
+    ) -> Result<Result<ConversationId, LinkOutcome>, DeskError> {
+        let claim = match self.inner.signer.verify(token, crate::clock::now()) {
+            Ok(claim) => claim,
+            Err(LinkError::Expired) => return Ok(Err(LinkOutcome::Expired)),
+            Err(LinkError::Invalid) => return Ok(Err(LinkOutcome::Invalid)),
+        };
+        let facts = self.inner.store.handoff_facts(claim.handoff).await?;
+        Ok(match facts {
+            Some(f) if !f.ended && f.resume_nonce.as_deref() == Some(claim.nonce.as_str()) => {
+                Ok(claim.conversation)
+            }
+            _ => Err(LinkOutcome::AlreadyUsed),
+        })
     }
 
     /// The one-click "Resume assistant" link from a notification: no login,

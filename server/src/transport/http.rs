@@ -167,11 +167,11 @@ pub async fn session(
 pub async fn resume_page(
     State(state): State<AppState>,
     axum::extract::Path(token): axum::extract::Path<String>,
-) -> (StatusCode, Html<String>) {
+) -> Result<(StatusCode, Html<String>), AppError> {
     let plain = token
         .bytes()
         .all(|b| b.is_ascii_alphanumeric() || b"-_.".contains(&b));
-    match state.desk.check_link(&token) {
+    Ok(match state.desk.check_link(&token).await? {
         Ok(id) if plain => (
             StatusCode::OK,
             Html(link_page(
@@ -188,7 +188,7 @@ pub async fn resume_page(
         ),
         Ok(_) => link_outcome(LinkOutcome::Invalid),
         Err(outcome) => link_outcome(outcome),
-    }
+    })
 }
 
 /// `POST /resume/{token}`: the button on that page. A page says what
