@@ -467,8 +467,12 @@ fn test(tools: &Tools) -> Result {
     // `target/`).
     for suite in server_suites(tools, &environment)? {
         let mut on_postgres = Command::new(&suite);
-        // Where `cargo test` runs a package's integration tests.
-        on_postgres.current_dir(root().join("server"));
+        // Where and with what `cargo test` runs a package's integration
+        // tests (this process has xtask's own `CARGO_*`).
+        on_postgres
+            .current_dir(root().join("server"))
+            .env("CARGO_MANIFEST_DIR", root().join("server"))
+            .env("CARGO_PKG_NAME", "baton-server");
         environment(&mut on_postgres);
         tools.run(on_postgres.env("BATON_TEST_BACKEND", "postgres"))?;
     }
