@@ -240,8 +240,13 @@ impl Desk {
             return Ok(());
         }
 
+        // The answer goes onto the log as the row was when this turn found
+        // it owed, not as read below: another connection may answer the
+        // same message in between (a reconnect's owed turn racing the
+        // message's own), and then this one must be dropped, not stored as
+        // a second answer.
+        let read_at = row.last_seq;
         let events = self.events_after(id, 0).await?;
-        let read_at = events.last().map_or(0, |e| e.seq);
         let (history, turn) = exchanges(&events, Some(seq));
         let Some(turn) = turn else { return Ok(()) };
         let situation = self.situation(&history, &row);
